@@ -1,0 +1,13 @@
+//! `harness`: boots Debian's Xen 4.17 for arm64 in `qemu-system-aarch64`
+//! with thindom as Domain-0 (loaded by QEMU's `guest-loader`), and drives the
+//! serial console: send a line, wait for a pattern, keep the whole log.
+//!
+//! Used by `cargo xtask run` (command line only), by `cargo xtask bench`
+//! (timestamps of console lines) and by the `itest` integration tests.
+//! Host-only (`std`); nothing here runs inside Xen.
+
+mod config;
+mod session;
+
+pub use config::QemuConfig;
+pub use session::{Session, FATAL_PATTERNS};

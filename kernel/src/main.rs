@@ -1,0 +1,5 @@
+//! thindom kernel (placeholder while the runtime lands).
+#![cfg_attr(target_os = "none", no_std, no_main)]
+
+#[cfg(not(target_os = "none"))]
+fn main() {}

@@ -1,0 +1,70 @@
+//! `cargo xtask bench`: figures printed, never asserted.
+
+use crate::{build, qemu, setup, util};
+use anyhow::{Context, Result};
+use harness::Session;
+use regex::Regex;
+use std::time::Duration;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum BenchCmd {
+    /// Boot times (QEMU start to Xen banner, to thindom's first line, to the
+    /// shell prompt), image size and RAM footprint.
+    Boot {
+        /// Number of boots.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+}
+
+pub fn run(cmd: BenchCmd) -> Result<()> {
+    match cmd {
+        BenchCmd::Boot { runs } => boot(runs),
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v[v.len() / 2]
+}
+
+fn boot(runs: usize) -> Result<()> {
+    setup::ensure()?;
+    let img = build::build_image(true)?;
+    let cfg = qemu::config(&img)?;
+    let banner = Regex::new(r"Xen version 4\.17")?;
+    let first = Regex::new(r"thindom \d+\.\d+\.\d+ starting")?;
+    let prompt = Regex::new(r"thindom> ")?;
+    let heap = Regex::new(r"heap: used (\d+) bytes, high-water (\d+) bytes")?;
+    let (mut t_xen, mut t_first, mut t_prompt, mut hw) = (vec![], vec![], vec![], vec![]);
+    for i in 0..runs {
+        let log = util::root().join(format!("target/bench/boot-{i}.log"));
+        let mut s = Session::spawn(&cfg, &log)?;
+        let to = Duration::from_secs(120);
+        let (_, a) = s.expect_re_at(&banner, to)?;
+        let (_, b) = s.expect_re_at(&first, to)?;
+        let (_, c) = s.expect_re_at(&prompt, to)?;
+        s.send_line("mem")?;
+        let out = s.expect_re(&heap, to)?;
+        let caps = heap.captures(&out).context("heap line")?;
+        hw.push(caps[2].parse::<f64>()?);
+        let secs = |off| s.time_at(off).map(|d| d.as_secs_f64()).unwrap_or(f64::NAN);
+        t_xen.push(secs(a));
+        t_first.push(secs(b));
+        t_prompt.push(secs(c));
+        println!("run {}: xen banner {:.3}s, thindom first line {:.3}s, prompt {:.3}s", i + 1, secs(a), secs(b), secs(c));
+        s.send_line("poweroff")?;
+        s.wait_exit(Duration::from_secs(30))?;
+    }
+    let size = std::fs::metadata(&img.image)?.len();
+    println!("\nthindom boot figures over {runs} runs (median), Xen 4.17 + QEMU TCG on this host:");
+    println!("  QEMU start -> Xen banner       {:>8.3} s", median(&mut t_xen));
+    println!("  QEMU start -> thindom line 1   {:>8.3} s", median(&mut t_first));
+    println!("  QEMU start -> shell prompt     {:>8.3} s", median(&mut t_prompt));
+    println!("  image size                     {:>8} bytes ({:.1} KiB)", size, size as f64 / 1024.0);
+    println!("  heap high-water at prompt      {:>8.0} bytes", median(&mut hw));
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! `cargo xtask`: thindom's developer tasks.
+//!
+//! - `setup`: installs what is missing (rustup target, QEMU, host tools) and
+//!   downloads Debian's arm64 packages (Xen, Linux, busybox) into `.cache/`.
+//! - `build`: builds the Dom0 image (raw arm64 Image).
+//! - `run`: boots Xen + thindom in QEMU with the serial console on the terminal.
+//! - `test`: host unit tests, then the QEMU integration tests under real Xen.
+//! - `bench`: figures (boot times, sizes), printed, never asserted.
+
+mod bench;
+mod build;
+mod debian;
+mod qemu;
+mod setup;
+mod util;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "thindom developer tasks")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Install missing tools and download Debian's arm64 packages (idempotent).
+    Setup,
+    /// Build the Dom0 image and print its path and size.
+    Build {
+        /// Build without optimisations.
+        #[arg(long)]
+        debug: bool,
+    },
+    /// Boot Xen + thindom in QEMU with the serial console on this terminal.
+    Run(qemu::RunArgs),
+    /// Run host unit tests and the QEMU integration tests.
+    Test {
+        /// Only the host unit tests (no QEMU).
+        #[arg(long)]
+        host_only: bool,
+        /// Only the QEMU integration tests.
+        #[arg(long)]
+        qemu_only: bool,
+        /// Filter passed to the integration test runner.
+        filter: Option<String>,
+    },
+    /// Print figures.
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Setup => setup::run(),
+        Cmd::Build { debug } => {
+            let img = build::build_image(!debug)?;
+            let meta = std::fs::metadata(&img.image)?;
+            println!("image: {} ({} bytes)", img.image.display(), meta.len());
+            println!("elf:   {}", img.elf.display());
+            Ok(())
+        }
+        Cmd::Run(args) => qemu::run_interactive(&args),
+        Cmd::Test { host_only, qemu_only, filter } => test(host_only, qemu_only, filter),
+        Cmd::Bench(b) => bench::run(b),
+    }
+}
+
+fn test(host_only: bool, qemu_only: bool, filter: Option<String>) -> Result<()> {
+    setup::ensure()?;
+    if !qemu_only {
+        util::banner("host unit tests");
+        util::cargo(&["test", "--workspace", "--exclude", "itest"])?;
+    }
+    if !host_only {
+        let img = build::build_image(true)?;
+        util::banner("QEMU integration tests under real Xen");
+        let mut args = vec!["test", "-p", "itest", "--", "--test-threads=1"];
+        if let Some(f) = filter.as_deref() {
+            args.push(f);
+        }
+        util::cargo_env(&args, &qemu::itest_env(&img)?)?;
+    }
+    Ok(())
+}
