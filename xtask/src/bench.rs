@@ -55,16 +55,38 @@ fn boot(runs: usize) -> Result<()> {
         t_xen.push(secs(a));
         t_first.push(secs(b));
         t_prompt.push(secs(c));
-        println!("run {}: xen banner {:.3}s, thindom first line {:.3}s, prompt {:.3}s", i + 1, secs(a), secs(b), secs(c));
+        println!(
+            "run {}: xen banner {:.3}s, thindom first line {:.3}s, prompt {:.3}s",
+            i + 1,
+            secs(a),
+            secs(b),
+            secs(c)
+        );
         s.send_line("poweroff")?;
         s.wait_exit(Duration::from_secs(30))?;
     }
     let size = std::fs::metadata(&img.image)?.len();
     println!("\nthindom boot figures over {runs} runs (median), Xen 4.17 + QEMU TCG on this host:");
-    println!("  QEMU start -> Xen banner       {:>8.3} s", median(&mut t_xen));
-    println!("  QEMU start -> thindom line 1   {:>8.3} s", median(&mut t_first));
-    println!("  QEMU start -> shell prompt     {:>8.3} s", median(&mut t_prompt));
-    println!("  image size                     {:>8} bytes ({:.1} KiB)", size, size as f64 / 1024.0);
-    println!("  heap high-water at prompt      {:>8.0} bytes", median(&mut hw));
+    println!(
+        "  QEMU start -> Xen banner       {:>8.3} s",
+        median(&mut t_xen)
+    );
+    println!(
+        "  QEMU start -> thindom line 1   {:>8.3} s",
+        median(&mut t_first)
+    );
+    println!(
+        "  QEMU start -> shell prompt     {:>8.3} s",
+        median(&mut t_prompt)
+    );
+    println!(
+        "  image size                     {:>8} bytes ({:.1} KiB)",
+        size,
+        size as f64 / 1024.0
+    );
+    println!(
+        "  heap high-water at prompt      {:>8.0} bytes",
+        median(&mut hw)
+    );
     Ok(())
 }

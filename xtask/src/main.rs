@@ -47,6 +47,8 @@ enum Cmd {
         /// Filter passed to the integration test runner.
         filter: Option<String>,
     },
+    /// rustfmt check and clippy (host crates and the aarch64 kernel), warnings denied.
+    Lint,
     /// Print figures.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -64,14 +66,44 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Run(args) => qemu::run_interactive(&args),
-        Cmd::Test { host_only, qemu_only, filter } => test(host_only, qemu_only, filter),
+        Cmd::Test {
+            host_only,
+            qemu_only,
+            filter,
+        } => test(host_only, qemu_only, filter),
+        Cmd::Lint => lint(),
         Cmd::Bench(b) => bench::run(b),
     }
+}
+
+fn lint() -> Result<()> {
+    util::banner("rustfmt and clippy");
+    util::cargo(&["fmt", "--all", "--check"])?;
+    util::cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    util::cargo(&[
+        "clippy",
+        "-p",
+        "thindom",
+        "--release",
+        "--target",
+        setup::TARGET,
+        "--",
+        "-D",
+        "warnings",
+    ])
 }
 
 fn test(host_only: bool, qemu_only: bool, filter: Option<String>) -> Result<()> {
     setup::ensure()?;
     if !qemu_only {
+        lint()?;
         util::banner("host unit tests");
         util::cargo(&["test", "--workspace", "--exclude", "itest"])?;
     }

@@ -9,6 +9,12 @@ pub const DOM0_KERNEL_ADDR: u64 = 0x4900_0000;
 /// Guest-physical address where the guest-loader puts the Dom0 ramdisk.
 pub const DOM0_RAMDISK_ADDR: u64 = 0x4c00_0000;
 
+/// Dom0's command line. It must not be empty: Xen 4.17 takes its own
+/// command line from `/chosen/bootargs` only when the Dom0 module has
+/// bootargs of its own (`boot_fdt_cmdline`); otherwise `-append` would go to
+/// Dom0 and Xen would boot with defaults.
+pub const DEFAULT_DOM0_ARGS: &str = "console=hvc0";
+
 /// Everything that decides how Xen and thindom are booted.
 #[derive(Debug, Clone)]
 pub struct QemuConfig {
@@ -44,7 +50,7 @@ impl QemuConfig {
             gic: 3,
             dom0_mem: "128M".into(),
             xen_args: String::new(),
-            dom0_args: String::new(),
+            dom0_args: DEFAULT_DOM0_ARGS.into(),
             extra: Vec::new(),
         }
     }
@@ -92,15 +98,26 @@ impl QemuConfig {
         } else {
             c.args(["-display", "none", "-monitor", "none", "-serial", "stdio"]);
         }
-        c.arg("-kernel").arg(&self.xen).arg("-append").arg(self.xen_cmdline());
-        let mut loader = format!("guest-loader,addr={DOM0_KERNEL_ADDR:#x},kernel={}", self.dom0.display());
-        if !self.dom0_args.is_empty() {
-            loader.push_str(&format!(",bootargs={}", self.dom0_args));
-        }
+        c.arg("-kernel")
+            .arg(&self.xen)
+            .arg("-append")
+            .arg(self.xen_cmdline());
+        let args = if self.dom0_args.is_empty() {
+            DEFAULT_DOM0_ARGS
+        } else {
+            &self.dom0_args
+        };
+        let loader = format!(
+            "guest-loader,addr={DOM0_KERNEL_ADDR:#x},kernel={},bootargs={}",
+            self.dom0.display(),
+            args.replace(',', ",,")
+        );
         c.arg("-device").arg(loader);
         if let Some(r) = &self.ramdisk {
-            c.arg("-device")
-                .arg(format!("guest-loader,addr={DOM0_RAMDISK_ADDR:#x},initrd={}", r.display()));
+            c.arg("-device").arg(format!(
+                "guest-loader,addr={DOM0_RAMDISK_ADDR:#x},initrd={}",
+                r.display()
+            ));
         }
         c.args(&self.extra);
         c

@@ -1,0 +1,38 @@
+//! CPU registers: the generic timer counter, IRQ masking, idle.
+
+use core::arch::asm;
+
+/// The virtual counter (CNTVCT_EL0).
+pub fn counter() -> u64 {
+    let v: u64;
+    // SAFETY: reading CNTVCT_EL0 has no side effects; isb orders it.
+    unsafe { asm!("isb", "mrs {}, cntvct_el0", out(reg) v, options(nomem, nostack)) };
+    v
+}
+
+/// Counter frequency in Hz (CNTFRQ_EL0).
+pub fn counter_freq() -> u64 {
+    let v: u64;
+    // SAFETY: reading CNTFRQ_EL0 has no side effects.
+    unsafe { asm!("mrs {}, cntfrq_el0", out(reg) v, options(nomem, nostack)) };
+    v
+}
+
+/// Converts counter ticks to nanoseconds.
+pub fn ticks_to_ns(ticks: u64, freq: u64) -> u64 {
+    if freq == 0 {
+        return 0;
+    }
+    ((u128::from(ticks) * 1_000_000_000) / u128::from(freq)) as u64
+}
+
+/// Reads a 64-bit system register by name.
+macro_rules! read_sysreg {
+    ($name:literal) => {{
+        let v: u64;
+        // SAFETY: reading an ID/control register has no side effects.
+        unsafe { core::arch::asm!(concat!("mrs {}, ", $name), out(reg) v, options(nomem, nostack)) };
+        v
+    }};
+}
+pub(crate) use read_sysreg;

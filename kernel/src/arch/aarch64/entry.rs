@@ -1,0 +1,26 @@
+//! The image header, self-relocation and exception vectors (`entry.S`).
+
+core::arch::global_asm!(include_str!("entry.S"));
+
+extern "C" {
+    static __image_start: u8;
+    static __image_end: u8;
+    static __stack_bottom: u8;
+    static __stack_top: u8;
+}
+
+/// Run-time `[start, end)` of the loaded image including bss and stack.
+pub fn image_range() -> (usize, usize) {
+    (
+        core::ptr::addr_of!(__image_start) as usize,
+        core::ptr::addr_of!(__image_end) as usize,
+    )
+}
+
+/// Run-time `[bottom, top)` of the boot stack.
+pub fn stack_range() -> (usize, usize) {
+    (
+        core::ptr::addr_of!(__stack_bottom) as usize,
+        core::ptr::addr_of!(__stack_top) as usize,
+    )
+}

@@ -1,0 +1,6 @@
+//! aarch64 (EL1, under Xen).
+
+pub mod cpu;
+pub mod entry;
+pub mod mmu;
+pub mod trap;

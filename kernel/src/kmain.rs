@@ -1,0 +1,243 @@
+//! Boot sequence and the shell loop.
+
+use crate::arch::{entry, mmu};
+use crate::{cmds, console, events, heap, xen::xen};
+use alloc::string::String;
+use alloc::vec::Vec;
+use platform::{Platform, Region};
+use shell::{Event, LineEditor};
+
+/// What boot established, handed to every command.
+#[derive(Debug)]
+pub struct Boot {
+    pub platform: Platform,
+    /// Set when Xen's sysctl/domctl interface is not the one we speak.
+    pub interface_error: Option<String>,
+    pub load_base: usize,
+}
+
+/// The shell prompt.
+pub const PROMPT: &str = "thindom> ";
+
+fn dtb_slice(dtb: usize) -> &'static [u8] {
+    // SAFETY: Xen passes a valid DTB address in x0; the first 8 header bytes
+    // are readable, and the identity map covers the DTB's 2 MiB block.
+    let head = unsafe { core::slice::from_raw_parts(dtb as *const u8, 8) };
+    let size = platform::header_total_size(head).unwrap_or(0).min(2 << 20);
+    // SAFETY: as above, for the size the header declares (capped at 2 MiB,
+    // the part mapped early); nothing writes the DTB.
+    unsafe { core::slice::from_raw_parts(dtb as *const u8, size.max(8)) }
+}
+
+#[no_mangle]
+extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
+    let (start, end) = entry::image_range();
+    // SAFETY: first Rust code, MMU off; maps the image and the DTB.
+    unsafe { mmu::enable_early(&[(start as u64, (end - start) as u64), (dtb as u64, 2 << 20)]) };
+    heap::init_boot_arena();
+    console::init_logger();
+    let blob = dtb_slice(dtb);
+    let parsed = Platform::parse(blob);
+    console::init_clock(parsed.as_ref().ok().and_then(|p| p.timer.clock_frequency));
+    println!(
+        "thindom {} starting: image at {base:#x} ({} KiB with bss and stack), DT at {dtb:#x}",
+        env!("CARGO_PKG_VERSION"),
+        (end - start) / 1024
+    );
+    if bad_relocs != 0 {
+        panic!("{bad_relocs} relocations of an unknown type in the image");
+    }
+    let platform = match parsed {
+        Ok(p) => p,
+        Err(e) => panic!("cannot read the device tree Xen passed at {dtb:#x}: {e}"),
+    };
+    let stats = {
+        let p = &platform;
+        let is_normal = |b: u64, l: u64| {
+            p.is_normal_memory(b, l)
+                || Region {
+                    base: start as u64,
+                    size: (end - start) as u64,
+                }
+                .overlaps(b, l)
+        };
+        // SAFETY: once, single-threaded; image, stack and DT are RAM.
+        unsafe { mmu::remap(&is_normal) }
+    };
+    log::info!(
+        "MMU: identity map, {} GiB normal, {} GiB split into 2 MiB blocks",
+        stats.normal_gib_blocks,
+        stats.split_gibs
+    );
+    give_free_ram_to_heap(&platform, (start, end), (dtb, blob.len()));
+    let interface_error = xen().check_interface().err();
+    if let Some(e) = &interface_error {
+        log::error!("{e}");
+    }
+    let boot = Boot {
+        platform,
+        interface_error,
+        load_base: base,
+    };
+    describe_platform(&boot.platform);
+    shell_loop(&boot)
+}
+
+/// Free parts of `bank` once `used` ranges are cut out.
+fn free_ranges(bank: Region, used: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let mut out = alloc::vec![(bank.base, bank.end())];
+    for &(ub, ue) in used {
+        out = out
+            .into_iter()
+            .flat_map(|(b, e)| {
+                if ue <= b || ub >= e {
+                    alloc::vec![(b, e)]
+                } else {
+                    alloc::vec![(b, ub.max(b)), (ue.min(e), e)]
+                }
+            })
+            .filter(|(b, e)| e > b)
+            .collect();
+    }
+    out
+}
+
+fn give_free_ram_to_heap(p: &Platform, image: (usize, usize), dtb: (usize, usize)) {
+    let mut used = alloc::vec![
+        (image.0 as u64, image.1 as u64),
+        (dtb.0 as u64, (dtb.0 + dtb.1) as u64)
+    ];
+    if let Some(r) = p.initrd {
+        used.push((r.base, r.end()));
+    }
+    let page = |x: u64| x & !0xfff;
+    for bank in &p.memory {
+        for (b, e) in free_ranges(*bank, &used) {
+            let (b, e) = (page(b + 0xfff), page(e));
+            if e > b && e - b >= 1 << 20 {
+                // SAFETY: free RAM of our own bank, mapped Normal, not used
+                // by the image, the DT or the initrd.
+                unsafe { heap::add_region(b as usize, (e - b) as usize) };
+            }
+        }
+    }
+    log::info!("heap: {} KiB", heap::stats().total / 1024);
+}
+
+/// Prints what the DT told us.
+pub fn describe_platform(p: &Platform) {
+    println!("platform: {} ({} cpu(s) visible to Dom0)", p.model, p.cpus);
+    for m in &p.memory {
+        println!(
+            "  memory   {:#012x}-{:#012x} ({} MiB)",
+            m.base,
+            m.end(),
+            m.size >> 20
+        );
+    }
+    match &p.hypervisor {
+        Some(h) => {
+            println!(
+                "  xen      {} (event channel IRQ {}, flags {:#x})",
+                h.version, h.evtchn_intid, h.evtchn_flags
+            );
+            println!(
+                "  grant    {:#012x}-{:#012x}",
+                h.grant_table.base,
+                h.grant_table.end()
+            );
+            for r in &h.extended_regions {
+                println!(
+                    "  extended {:#012x}-{:#012x} ({} MiB)",
+                    r.base,
+                    r.end(),
+                    r.size >> 20
+                );
+            }
+        }
+        None => println!("  xen      no /hypervisor node"),
+    }
+    if let Some(g) = &p.gic {
+        let [a, b] = g.regions();
+        println!(
+            "  gic      v{} at {:#x}, {:#x}",
+            g.version(),
+            a.base,
+            b.base
+        );
+    }
+    println!(
+        "  timer    {} Hz{}",
+        console::counter_freq(),
+        if p.timer.clock_frequency.is_some() {
+            " (from DT)"
+        } else {
+            ""
+        }
+    );
+    println!("  bootargs \"{}\"", p.bootargs);
+    if let Some(r) = p.initrd {
+        println!(
+            "  initrd   {:#012x}-{:#012x} ({} KiB)",
+            r.base,
+            r.end(),
+            r.size >> 10
+        );
+    }
+}
+
+fn shell_loop(boot: &Boot) -> ! {
+    let port = match events::map_shared_info() {
+        Ok(()) => events::console_port(),
+        Err(e) => {
+            log::warn!("cannot map shared info ({e}): console input is polled");
+            None
+        }
+    };
+    match port {
+        Some(p) => log::info!("console input on event channel {} (VIRQ_CONSOLE)", p.0),
+        None => log::warn!("VIRQ_CONSOLE not bound: console input is polled with SCHEDOP_yield"),
+    }
+    println!("Type 'help' for commands.");
+    let mut ed = LineEditor::new(PROMPT);
+    crate::print!("{PROMPT}");
+    let mut buf = [0u8; 64];
+    loop {
+        if let Some(p) = port {
+            p.ack();
+        }
+        let n = xen().console_read(&mut buf).unwrap_or(0);
+        if n == 0 {
+            match port {
+                Some(p) => p.wait(),
+                None => {
+                    let _ = xen().yield_cpu();
+                }
+            }
+            continue;
+        }
+        let mut out = console::RawWriter::new();
+        for &b in &buf[..n] {
+            match ed.feed(b, &mut out) {
+                Event::None => {}
+                Event::Interrupt => crate::print!("{PROMPT}"),
+                Event::Line(line) => {
+                    out.flush();
+                    cmds::execute(boot, &line);
+                    crate::print!("{PROMPT}");
+                }
+            }
+        }
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    let mut w = console::RawWriter::new();
+    let _ = core::fmt::Write::write_fmt(
+        &mut w,
+        format_args!("\n*** thindom panic: {info}\n*** thindom: shutting down (SHUTDOWN_crash)\n"),
+    );
+    drop(w);
+    crate::xen::crash_shutdown()
+}
