@@ -39,7 +39,9 @@ fn boot(runs: usize) -> Result<()> {
     let first = Regex::new(r"thindom \d+\.\d+\.\d+ starting")?;
     let prompt = Regex::new(r"thindom> ")?;
     let heap = Regex::new(r"heap: used (\d+) bytes, high-water (\d+) bytes")?;
+    let loaded = Regex::new(r"image: (\d+) bytes loaded \(incl. bss\), stack (\d+) bytes")?;
     let (mut t_xen, mut t_first, mut t_prompt, mut hw) = (vec![], vec![], vec![], vec![]);
+    let mut resident = 0u64;
     for i in 0..runs {
         let log = util::root().join(format!("target/bench/boot-{i}.log"));
         let mut s = Session::spawn(&cfg, &log)?;
@@ -51,6 +53,8 @@ fn boot(runs: usize) -> Result<()> {
         let out = s.expect_re(&heap, to)?;
         let caps = heap.captures(&out).context("heap line")?;
         hw.push(caps[2].parse::<f64>()?);
+        let out = s.expect_re(&loaded, to)?;
+        resident = loaded.captures(&out).context("image line")?[1].parse()?;
         let secs = |off| s.time_at(off).map(|d| d.as_secs_f64()).unwrap_or(f64::NAN);
         t_xen.push(secs(a));
         t_first.push(secs(b));
