@@ -90,8 +90,11 @@ fn boot(runs: usize) -> Result<()> {
     );
     println!(
         "  heap high-water at prompt      {:>8.0} bytes",
-    println!("  image in RAM (text+data+bss+stack) {:>8} KiB", resident / 1024);
         median(&mut hw)
+    );
+    println!(
+        "  image in RAM (incl. bss, stack) {:>7} KiB",
+        resident / 1024
     );
     Ok(())
 }
