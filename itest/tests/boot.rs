@@ -156,4 +156,15 @@ fn boots_with_gicv2_and_little_memory() {
     let mem = cmd(&mut s, "mem");
     let total: u64 = capture(&mem, r"size (\d+) bytes").parse().unwrap();
     assert!(total > 16 << 20, "heap did not take the free RAM: {mem}");
+    // reboot goes through Xen (SCHEDOP_shutdown reboot); -no-reboot makes
+    // QEMU exit at the machine reset.
+    check(&mut s, |s| {
+        s.send_line("reboot")?;
+        s.expect("Hardware Dom0 shutdown: rebooting machine", CMD_TIMEOUT)?;
+        anyhow::ensure!(
+            s.wait_exit(Duration::from_secs(60))?,
+            "QEMU did not exit at reboot"
+        );
+        Ok(())
+    });
 }
