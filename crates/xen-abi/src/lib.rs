@@ -16,10 +16,14 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
+pub mod arch_arm;
 pub mod console;
+pub mod domctl;
 pub mod errno;
 pub mod event_channel;
+pub mod grant_table;
 pub mod hypercall;
+pub mod io;
 pub mod memory;
 pub mod sched;
 pub mod shared_info;

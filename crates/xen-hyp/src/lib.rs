@@ -16,8 +16,14 @@
 
 extern crate alloc;
 
+mod domctl;
+mod iface;
+mod ops;
 mod sysctl;
 mod version;
+
+pub use domctl::{DomainConfig, Domctls};
+pub use iface::{EventChannels, EvtchnState, GrantError, GrantTables, Physmap};
 
 pub use sysctl::{DomainInfo, DomainState, PhysInfo};
 pub use version::{VersionInfo, XEN_TARGET_MAJOR, XEN_TARGET_MINOR};
@@ -67,7 +73,12 @@ impl<H: Hypercall> Xen<H> {
     }
 
     /// Calls `op` with one command and one in/out struct.
-    fn call_struct<T: IntoBytes + Immutable>(&self, op: u64, cmd: u64, arg: &mut T) -> Result<i64> {
+    pub(crate) fn call_struct<T: IntoBytes + Immutable>(
+        &self,
+        op: u64,
+        cmd: u64,
+        arg: &mut T,
+    ) -> Result<i64> {
         // SAFETY: `arg` is a live, exclusively borrowed struct whose layout
         // mirrors the public header for `op`/`cmd`; Xen reads and writes only
         // within it for the duration of the call.

@@ -15,6 +15,8 @@ pub struct SimXen {
     pub console: &'static [u8],
     /// sysctl commands issued, in order.
     pub calls: RefCell<Vec<u32>>,
+    /// Other (op, cmd) pairs issued, in order.
+    pub ops: RefCell<Vec<(u64, u64)>>,
 }
 
 impl SimXen {
@@ -25,6 +27,7 @@ impl SimXen {
             version: (4 << 16) | 17,
             console: b"(XEN) hello\n",
             calls: RefCell::new(Vec::new()),
+            ops: RefCell::new(Vec::new()),
         }
     }
 
@@ -91,6 +94,77 @@ impl SimXen {
     }
 }
 
+/// Decodes the struct a wrapper passed.
+///
+/// # Safety
+/// `a` must be the address of a live `T`.
+unsafe fn arg<'a, T>(a: u64) -> &'a mut T {
+    // SAFETY: guaranteed by the caller.
+    unsafe { &mut *(a as *mut T) }
+}
+
+impl SimXen {
+    /// # Safety
+    /// `args` are what the wrappers pass for event-channel ops.
+    unsafe fn evtchn(&self, cmd: u64, a: u64) -> i64 {
+        use xen_abi::event_channel as ev;
+        self.ops.borrow_mut().push((hc::EVENT_CHANNEL_OP, cmd));
+        match cmd {
+            // SAFETY: each op's struct, as documented in event_channel.h.
+            ev::EVTCHNOP_ALLOC_UNBOUND => unsafe { arg::<ev::EvtchnAllocUnbound>(a).port = 5 },
+            // SAFETY: as above.
+            ev::EVTCHNOP_BIND_INTERDOMAIN => unsafe {
+                arg::<ev::EvtchnBindInterdomain>(a).local_port = 6
+            },
+            ev::EVTCHNOP_STATUS => {
+                // SAFETY: as above.
+                let s = unsafe { arg::<ev::EvtchnStatus>(a) };
+                (s.status, s.vcpu, s.u0, s.u1) = (ev::EVTCHNSTAT_INTERDOMAIN, 0, 0, 5);
+            }
+            _ => {}
+        }
+        0
+    }
+
+    /// # Safety
+    /// `args` are what the wrappers pass for grant-table ops.
+    unsafe fn gnttab(&self, cmd: u64, a: u64, n: u64) -> i64 {
+        use xen_abi::grant_table as gt;
+        self.ops.borrow_mut().push((hc::GRANT_TABLE_OP, cmd));
+        if cmd == gt::GNTTABOP_MAP_GRANT_REF {
+            for i in 0..n as usize {
+                // SAFETY: an array of `n` map structs.
+                let m = unsafe { arg::<gt::GnttabMapGrantRef>(a + (i * 32) as u64) };
+                if m.ref_ >= 8 {
+                    m.status = -3
+                } else {
+                    m.handle = 42 + m.ref_
+                }
+            }
+        }
+        0
+    }
+
+    /// # Safety
+    /// `args` are what the wrappers pass for memory ops.
+    unsafe fn memory(&self, cmd: u64, a: u64) -> i64 {
+        use xen_abi::memory as mem;
+        self.ops.borrow_mut().push((hc::MEMORY_OP, cmd));
+        if cmd == mem::XENMEM_ADD_TO_PHYSMAP_BATCH {
+            // SAFETY: the batch struct and its three arrays of `size`.
+            unsafe {
+                let b = arg::<mem::AddToPhysmapBatch>(a);
+                for i in 0..b.size as usize {
+                    let gfn = *((b.idxs as *const u64).add(i));
+                    // Odd gfns do not exist in the simulated foreign domain.
+                    *((b.errs as *mut i32).add(i)) = if gfn % 2 == 1 { -22 } else { 0 };
+                }
+            }
+        }
+        0
+    }
+}
+
 // SAFETY: the simulation only dereferences pointers the wrappers documented.
 unsafe impl Hypercall for SimXen {
     unsafe fn call(&self, op: u64, args: [u64; 5]) -> i64 {
@@ -98,6 +172,12 @@ unsafe impl Hypercall for SimXen {
             hc::XEN_VERSION if args[0] == v::XENVER_VERSION => self.version,
             // SAFETY: sysctl's argument is a `struct xen_sysctl`.
             hc::SYSCTL => self.sysctl(unsafe { &mut *(args[0] as *mut abi::Sysctl) }),
+            // SAFETY: the wrappers pass the documented structs.
+            hc::EVENT_CHANNEL_OP => unsafe { self.evtchn(args[0], args[1]) },
+            // SAFETY: as above.
+            hc::GRANT_TABLE_OP => unsafe { self.gnttab(args[0], args[1], args[2]) },
+            // SAFETY: as above.
+            hc::MEMORY_OP => unsafe { self.memory(args[0], args[1]) },
             _ => -38,
         }
     }

@@ -62,7 +62,7 @@ pub struct DomainInfo {
 }
 
 impl DomainInfo {
-    fn from_abi(d: &abi::DomctlGetdomaininfo) -> Self {
+    pub(crate) fn from_abi(d: &abi::DomctlGetdomaininfo) -> Self {
         DomainInfo {
             domid: d.domain,
             flags: d.flags,

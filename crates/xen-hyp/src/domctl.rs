@@ -1,0 +1,186 @@
+//! `domctl`: creating, controlling and destroying domains.
+
+use crate::{addr, DomainInfo, Errno, Hypercall, Result, Xen};
+use xen_abi::domctl as abi;
+use xen_abi::sysctl::ArchDomainConfig;
+use xen_abi::{hypercall as hc, DomId};
+use zerocopy::{FromBytes, Immutable, IntoBytes};
+
+/// What `XEN_DOMCTL_createdomain` needs for an Arm guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DomainConfig {
+    /// 0 lets Xen choose the domid.
+    pub domid: DomId,
+    pub handle: [u8; 16],
+    pub max_vcpus: u32,
+    /// 0 = native (Xen fills in what it chose).
+    pub gic_version: u8,
+    pub nr_spis: u32,
+    pub max_evtchn_port: u32,
+    /// Negative = Xen's default.
+    pub max_grant_frames: i32,
+    pub max_maptrack_frames: i32,
+    pub iommu: bool,
+}
+
+impl Default for DomainConfig {
+    fn default() -> Self {
+        DomainConfig {
+            domid: 0,
+            handle: [0; 16],
+            max_vcpus: 1,
+            gic_version: 0,
+            nr_spis: 0,
+            max_evtchn_port: 1023,
+            max_grant_frames: -1,
+            max_maptrack_frames: -1,
+            iommu: false,
+        }
+    }
+}
+
+/// Domain-control operations (`public/domctl.h`).
+pub trait Domctls {
+    /// `XEN_DOMCTL_createdomain`; returns the new domid.
+    fn create_domain(&self, cfg: &DomainConfig) -> Result<DomId>;
+    /// `XEN_DOMCTL_destroydomain` (retried by Xen internally while busy).
+    fn destroy_domain(&self, dom: DomId) -> Result<()>;
+    fn pause_domain(&self, dom: DomId) -> Result<()>;
+    fn unpause_domain(&self, dom: DomId) -> Result<()>;
+    /// `XEN_DOMCTL_getdomaininfo` of exactly `dom` (`ESRCH` if absent).
+    fn domain_info(&self, dom: DomId) -> Result<DomainInfo>;
+    /// `XEN_DOMCTL_max_mem` in KiB.
+    fn set_max_mem(&self, dom: DomId, kib: u64) -> Result<()>;
+    fn set_max_vcpus(&self, dom: DomId, n: u32) -> Result<()>;
+    /// `XEN_DOMCTL_set_address_size` (64 for an AArch64 guest).
+    fn set_address_size(&self, dom: DomId, bits: u32) -> Result<()>;
+    /// `XEN_DOMCTL_set_paging_mempool_size` in bytes.
+    fn set_paging_mempool(&self, dom: DomId, bytes: u64) -> Result<()>;
+}
+
+impl<H: Hypercall> Xen<H> {
+    /// Issues a domctl whose payload is `T`; returns the echoed domain.
+    fn domctl<T: IntoBytes + FromBytes + Immutable>(
+        &self,
+        cmd: u32,
+        dom: DomId,
+        payload: &mut T,
+    ) -> Result<DomId> {
+        let mut d = abi::Domctl {
+            cmd,
+            interface_version: abi::XEN_DOMCTL_INTERFACE_VERSION,
+            domain: dom,
+            _pad: [0; 3],
+            u: [0; 128],
+        };
+        let n = core::mem::size_of::<T>();
+        d.u[..n].copy_from_slice(payload.as_bytes());
+        // SAFETY: `d` is a live `struct xen_domctl`; Xen reads and writes
+        // only within it for these payloads (no embedded guest handles).
+        Errno::check(unsafe { self.h.call(hc::DOMCTL, [addr(&d), 0, 0, 0, 0]) })?;
+        payload.as_mut_bytes().copy_from_slice(&d.u[..n]);
+        Ok(d.domain)
+    }
+}
+
+impl<H: Hypercall> Domctls for Xen<H> {
+    fn create_domain(&self, cfg: &DomainConfig) -> Result<DomId> {
+        let mut c = abi::DomctlCreatedomain {
+            handle: cfg.handle,
+            flags: abi::XEN_DOMCTL_CDF_HVM
+                | abi::XEN_DOMCTL_CDF_HAP
+                | if cfg.iommu {
+                    abi::XEN_DOMCTL_CDF_IOMMU
+                } else {
+                    0
+                },
+            max_vcpus: cfg.max_vcpus,
+            max_evtchn_port: cfg.max_evtchn_port,
+            max_grant_frames: cfg.max_grant_frames,
+            max_maptrack_frames: cfg.max_maptrack_frames,
+            arch: ArchDomainConfig {
+                gic_version: cfg.gic_version,
+                nr_spis: cfg.nr_spis,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        self.domctl(abi::XEN_DOMCTL_CREATEDOMAIN, cfg.domid, &mut c)
+    }
+
+    fn destroy_domain(&self, dom: DomId) -> Result<()> {
+        loop {
+            match self.domctl(
+                abi::XEN_DOMCTL_DESTROYDOMAIN,
+                dom,
+                &mut abi::DomctlU32::default(),
+            ) {
+                Err(Errno::EAGAIN) | Err(Errno::ERESTART) => continue,
+                r => return r.map(drop),
+            }
+        }
+    }
+
+    fn pause_domain(&self, dom: DomId) -> Result<()> {
+        self.domctl(
+            abi::XEN_DOMCTL_PAUSEDOMAIN,
+            dom,
+            &mut abi::DomctlU32::default(),
+        )
+        .map(drop)
+    }
+
+    fn unpause_domain(&self, dom: DomId) -> Result<()> {
+        self.domctl(
+            abi::XEN_DOMCTL_UNPAUSEDOMAIN,
+            dom,
+            &mut abi::DomctlU32::default(),
+        )
+        .map(drop)
+    }
+
+    fn domain_info(&self, dom: DomId) -> Result<DomainInfo> {
+        let mut i = xen_abi::sysctl::DomctlGetdomaininfo::default();
+        self.domctl(abi::XEN_DOMCTL_GETDOMAININFO, dom, &mut i)?;
+        if i.domain != dom {
+            return Err(Errno::ESRCH);
+        }
+        Ok(DomainInfo::from_abi(&i))
+    }
+
+    fn set_max_mem(&self, dom: DomId, kib: u64) -> Result<()> {
+        self.domctl(
+            abi::XEN_DOMCTL_MAX_MEM,
+            dom,
+            &mut abi::DomctlMaxMem { max_memkb: kib },
+        )
+        .map(drop)
+    }
+
+    fn set_max_vcpus(&self, dom: DomId, n: u32) -> Result<()> {
+        self.domctl(
+            abi::XEN_DOMCTL_MAX_VCPUS,
+            dom,
+            &mut abi::DomctlU32 { value: n },
+        )
+        .map(drop)
+    }
+
+    fn set_address_size(&self, dom: DomId, bits: u32) -> Result<()> {
+        self.domctl(
+            abi::XEN_DOMCTL_SET_ADDRESS_SIZE,
+            dom,
+            &mut abi::DomctlU32 { value: bits },
+        )
+        .map(drop)
+    }
+
+    fn set_paging_mempool(&self, dom: DomId, bytes: u64) -> Result<()> {
+        self.domctl(
+            abi::XEN_DOMCTL_SET_PAGING_MEMPOOL_SIZE,
+            dom,
+            &mut abi::DomctlPagingMempool { size: bytes },
+        )
+        .map(drop)
+    }
+}
