@@ -16,72 +16,30 @@ pub struct Command {
 
 /// All commands, in `help` order.
 pub const COMMANDS: &[Command] = &[
-    Command {
-        name: "help",
-        usage: "help",
-        help: "list the commands",
-        run: help,
-    },
+    Command { name: "help", usage: "help", help: "list the commands", run: help },
     Command {
         name: "version",
         usage: "version",
         help: "Xen version, extraversion, changeset, capabilities",
         run: version,
     },
-    Command {
-        name: "info",
-        usage: "info",
-        help: "host and Xen information (like xl info)",
-        run: info,
-    },
-    Command {
-        name: "list",
-        usage: "list",
-        help: "list domains (like xl list)",
-        run: list,
-    },
+    Command { name: "info", usage: "info", help: "host and Xen information (like xl info)", run: info },
+    Command { name: "list", usage: "list", help: "list domains (like xl list)", run: list },
     Command {
         name: "dmesg",
         usage: "dmesg [-c]",
         help: "Xen's console ring (like xl dmesg); -c clears it",
         run: dmesg,
     },
-    Command {
-        name: "uptime",
-        usage: "uptime",
-        help: "time since thindom started",
-        run: uptime,
-    },
-    Command {
-        name: "mem",
-        usage: "mem",
-        help: "thindom's heap usage",
-        run: mem,
-    },
-    Command {
-        name: "dt",
-        usage: "dt",
-        help: "what the device tree told thindom",
-        run: dt,
-    },
-    Command {
-        name: "poweroff",
-        usage: "poweroff",
-        help: "shut down Dom0 and the machine",
-        run: poweroff,
-    },
-    Command {
-        name: "reboot",
-        usage: "reboot",
-        help: "reboot the machine",
-        run: reboot,
-    },
-    Command {
-        name: "crash",
-        usage: "crash",
-        help: "debug: fault on purpose (prints the crash report)",
-        run: crash,
-    },
+    Command { name: "uptime", usage: "uptime", help: "time since thindom started", run: uptime },
+    Command { name: "mem", usage: "mem", help: "thindom's heap usage", run: mem },
+    Command { name: "evtchn", usage: "evtchn", help: "Dom0's bound event channels and their state", run: evtchn_cmd },
+    Command { name: "gnttab", usage: "gnttab", help: "grant-table and mapping-space usage", run: gnttab_cmd },
+    Command { name: "selftest", usage: "selftest", help: "exercise each Xen interface against Xen", run: selftest },
+    Command { name: "dt", usage: "dt", help: "what the device tree told thindom", run: dt },
+    Command { name: "poweroff", usage: "poweroff", help: "shut down Dom0 and the machine", run: poweroff },
+    Command { name: "reboot", usage: "reboot", help: "reboot the machine", run: reboot },
+    Command { name: "crash", usage: "crash", help: "debug: fault on purpose (prints the crash report)", run: crash },
 ];
 
 /// Runs one command line.
@@ -137,16 +95,9 @@ fn info(boot: &Boot, _: &[String]) {
         let p = xen().physinfo()?;
         let v = xen().version_info()?;
         let s = xen().sched_id()?;
-        let d0 = xen()
-            .domains()?
-            .into_iter()
-            .find(|d| d.domid == 0)
-            .unwrap_or_default();
-        let extra = fmt::HostExtra {
-            host: "thindom".into(),
-            dom0_mem_kib: d0.mem_kib(),
-            dom0_vcpus: d0.nr_online_vcpus,
-        };
+        let d0 = xen().domains()?.into_iter().find(|d| d.domid == 0).unwrap_or_default();
+        let extra =
+            fmt::HostExtra { host: "thindom".into(), dom0_mem_kib: d0.mem_kib(), dom0_vcpus: d0.nr_online_vcpus };
         Ok::<_, xen_hyp::Errno>(fmt::info(&p, &v, s, &extra))
     })();
     match r {
@@ -177,26 +128,15 @@ fn dmesg(boot: &Boot, args: &[String]) {
 }
 
 fn uptime(_: &Boot, _: &[String]) {
-    println!(
-        "up {} (domain age {})",
-        fmt::uptime(console::uptime_ns()),
-        fmt::uptime(console::domain_age_ns())
-    );
+    println!("up {} (domain age {})", fmt::uptime(console::uptime_ns()), fmt::uptime(console::domain_age_ns()));
 }
 
 fn mem(_: &Boot, _: &[String]) {
     let s = heap::stats();
-    println!(
-        "heap: used {} bytes, high-water {} bytes, size {} bytes",
-        s.used, s.peak, s.total
-    );
+    println!("heap: used {} bytes, high-water {} bytes, size {} bytes", s.used, s.peak, s.total);
     let (img_start, img_end) = crate::arch::entry::image_range();
     let (stack_lo, stack_hi) = crate::arch::entry::stack_range();
-    println!(
-        "image: {} bytes loaded (incl. bss), stack {} bytes",
-        img_end - img_start,
-        stack_hi - stack_lo
-    );
+    println!("image: {} bytes loaded (incl. bss), stack {} bytes", img_end - img_start, stack_hi - stack_lo);
 }
 
 fn dt(boot: &Boot, _: &[String]) {
@@ -219,4 +159,50 @@ fn crash(_: &Boot, _: &[String]) {
     // down, so execution never continues past this read.
     let v = unsafe { core::ptr::read_volatile(0xdead_0000_0000 as *const u64) };
     println!("crash: read {v:#x}?!");
+}
+
+fn evtchn_cmd(_: &Boot, _: &[String]) {
+    use xen_hyp::EvtchnState as S;
+    println!("port  name                state                         vcpu  masked  events");
+    for p in crate::evtchn::ports() {
+        let (state, vcpu) = match p.state {
+            Ok((s, v)) => (
+                match s {
+                    S::Closed => "closed".to_string(),
+                    S::Unbound { remote } => format!("unbound (for dom {remote})"),
+                    S::Interdomain { remote, remote_port } => format!("interdomain dom {remote} port {remote_port}"),
+                    S::Pirq(n) => format!("pirq {n}"),
+                    S::Virq(n) => format!("virq {n}"),
+                    S::Ipi => "ipi".to_string(),
+                    S::Unknown(n) => format!("unknown ({n})"),
+                },
+                v.to_string(),
+            ),
+            Err(e) => (format!("status failed: {e}"), "-".to_string()),
+        };
+        println!(
+            "{:>4}  {:<18}  {:<28}  {:>4}  {:<6}  {:>6}",
+            p.port,
+            p.name,
+            state,
+            vcpu,
+            if p.masked { "yes" } else { "no" },
+            p.count
+        );
+    }
+    println!(
+        "upcalls: {} ({}), timer interrupts {}",
+        crate::evtchn::UPCALLS.load(core::sync::atomic::Ordering::Relaxed),
+        if crate::evtchn::irq_mode() { "by interrupt" } else { "polled" },
+        crate::irq::TIMER_IRQS.load(core::sync::atomic::Ordering::Relaxed)
+    );
+}
+
+fn gnttab_cmd(_: &Boot, _: &[String]) {
+    let (granted, free) = crate::gnttab::usage();
+    println!("grant refs: {granted} granted, {free} free; mapping space: {} pages free", crate::mm::free_pages());
+}
+
+fn selftest(_: &Boot, _: &[String]) {
+    crate::selftest::run();
 }

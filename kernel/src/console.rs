@@ -15,10 +15,7 @@ pub struct RawWriter {
 
 impl RawWriter {
     pub const fn new() -> Self {
-        RawWriter {
-            buf: [0; 256],
-            len: 0,
-        }
+        RawWriter { buf: [0; 256], len: 0 }
     }
 
     pub fn flush(&mut self) {
@@ -87,10 +84,7 @@ pub fn init_clock(dt_freq: Option<u32>) {
     // SAFETY: written once during single-threaded boot, before any reader.
     unsafe {
         BOOT_COUNTER = cpu::counter();
-        COUNTER_FREQ = dt_freq
-            .map(u64::from)
-            .filter(|&f| f != 0)
-            .unwrap_or_else(cpu::counter_freq);
+        COUNTER_FREQ = dt_freq.map(u64::from).filter(|&f| f != 0).unwrap_or_else(cpu::counter_freq);
     }
 }
 
@@ -125,14 +119,7 @@ impl log::Log for Logger {
     fn log(&self, r: &log::Record<'_>) {
         let ns = uptime_ns();
         let mut w = RawWriter::new();
-        let _ = writeln!(
-            w,
-            "[{:>5}.{:06}] {:<5} {}",
-            ns / 1_000_000_000,
-            ns / 1000 % 1_000_000,
-            r.level(),
-            r.args()
-        );
+        let _ = writeln!(w, "[{:>5}.{:06}] {:<5} {}", ns / 1_000_000_000, ns / 1000 % 1_000_000, r.level(), r.args());
     }
 
     fn flush(&self) {}

@@ -1,11 +1,15 @@
 //! Boot sequence and the shell loop.
 
 use crate::arch::{entry, mmu};
-use crate::{cmds, console, events, heap, xen::xen};
+use crate::{cmds, console, evtchn, gnttab, heap, irq, mm, xen::xen};
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
 use platform::{Platform, Region};
 use shell::{Event, LineEditor};
+use xen_abi::event_channel::{VIRQ_CONSOLE, VIRQ_DOM_EXC};
+use xen_hyp::DomainInfo;
 
 /// What boot established, handed to every command.
 #[derive(Debug)]
@@ -54,12 +58,7 @@ extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
     let stats = {
         let p = &platform;
         let is_normal = |b: u64, l: u64| {
-            p.is_normal_memory(b, l)
-                || Region {
-                    base: start as u64,
-                    size: (end - start) as u64,
-                }
-                .overlaps(b, l)
+            p.is_normal_memory(b, l) || Region { base: start as u64, size: (end - start) as u64 }.overlaps(b, l)
         };
         // SAFETY: once, single-threaded; image, stack and DT are RAM.
         unsafe { mmu::remap(&is_normal) }
@@ -74,12 +73,9 @@ extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
     if let Some(e) = &interface_error {
         log::error!("{e}");
     }
-    let boot = Boot {
-        platform,
-        interface_error,
-        load_base: base,
-    };
+    let boot = Boot { platform, interface_error, load_base: base };
     describe_platform(&boot.platform);
+    init_xen_interfaces(&boot.platform);
     shell_loop(&boot)
 }
 
@@ -103,10 +99,7 @@ fn free_ranges(bank: Region, used: &[(u64, u64)]) -> Vec<(u64, u64)> {
 }
 
 fn give_free_ram_to_heap(p: &Platform, image: (usize, usize), dtb: (usize, usize)) {
-    let mut used = alloc::vec![
-        (image.0 as u64, image.1 as u64),
-        (dtb.0 as u64, (dtb.0 + dtb.1) as u64)
-    ];
+    let mut used = alloc::vec![(image.0 as u64, image.1 as u64), (dtb.0 as u64, (dtb.0 + dtb.1) as u64)];
     if let Some(r) = p.initrd {
         used.push((r.base, r.end()));
     }
@@ -128,89 +121,123 @@ fn give_free_ram_to_heap(p: &Platform, image: (usize, usize), dtb: (usize, usize
 pub fn describe_platform(p: &Platform) {
     println!("platform: {} ({} cpu(s) visible to Dom0)", p.model, p.cpus);
     for m in &p.memory {
-        println!(
-            "  memory   {:#012x}-{:#012x} ({} MiB)",
-            m.base,
-            m.end(),
-            m.size >> 20
-        );
+        println!("  memory   {:#012x}-{:#012x} ({} MiB)", m.base, m.end(), m.size >> 20);
     }
     match &p.hypervisor {
         Some(h) => {
-            println!(
-                "  xen      {} (event channel IRQ {}, flags {:#x})",
-                h.version, h.evtchn_intid, h.evtchn_flags
-            );
-            println!(
-                "  grant    {:#012x}-{:#012x}",
-                h.grant_table.base,
-                h.grant_table.end()
-            );
+            println!("  xen      {} (event channel IRQ {}, flags {:#x})", h.version, h.evtchn_intid, h.evtchn_flags);
+            println!("  grant    {:#012x}-{:#012x}", h.grant_table.base, h.grant_table.end());
             for r in &h.extended_regions {
-                println!(
-                    "  extended {:#012x}-{:#012x} ({} MiB)",
-                    r.base,
-                    r.end(),
-                    r.size >> 20
-                );
+                println!("  extended {:#012x}-{:#012x} ({} MiB)", r.base, r.end(), r.size >> 20);
             }
         }
         None => println!("  xen      no /hypervisor node"),
     }
     if let Some(g) = &p.gic {
         let [a, b] = g.regions();
-        println!(
-            "  gic      v{} at {:#x}, {:#x}",
-            g.version(),
-            a.base,
-            b.base
-        );
+        println!("  gic      v{} at {:#x}, {:#x}", g.version(), a.base, b.base);
     }
     println!(
         "  timer    {} Hz{}",
         console::counter_freq(),
-        if p.timer.clock_frequency.is_some() {
-            " (from DT)"
-        } else {
-            ""
-        }
+        if p.timer.clock_frequency.is_some() { " (from DT)" } else { "" }
     );
     println!("  bootargs \"{}\"", p.bootargs);
     if let Some(r) = p.initrd {
-        println!(
-            "  initrd   {:#012x}-{:#012x} ({} KiB)",
-            r.base,
-            r.end(),
-            r.size >> 10
-        );
+        println!("  initrd   {:#012x}-{:#012x} ({} KiB)", r.base, r.end(), r.size >> 10);
+    }
+}
+
+static DOM_EXC_PORT: AtomicU32 = AtomicU32::new(u32::MAX);
+
+/// The port bound to `VIRQ_DOM_EXC`, if any.
+pub fn dom_exc_port() -> Option<u32> {
+    Some(DOM_EXC_PORT.load(Ordering::SeqCst)).filter(|&p| p != u32::MAX)
+}
+
+/// Sets up event channels, upcalls, grant tables and mapping space.
+fn init_xen_interfaces(p: &Platform) {
+    if let Err(e) = evtchn::map_shared_info() {
+        log::error!("cannot map shared info ({e}): no event channels");
+        return;
+    }
+    match irq::init(p) {
+        Ok(v) => {
+            evtchn::set_irq_mode();
+            let intid = p.hypervisor.as_ref().map_or(0, |h| h.evtchn_intid);
+            log::info!("upcalls: GICv{v} interrupt {intid}");
+        }
+        Err(e) => log::warn!("upcalls polled, not by interrupt: {e}"),
+    }
+    match evtchn::bind_virq(VIRQ_DOM_EXC, "virq:dom_exc") {
+        Ok(port) => DOM_EXC_PORT.store(port, Ordering::SeqCst),
+        Err(e) => log::error!("cannot bind VIRQ_DOM_EXC: {e}"),
+    }
+    match gnttab::init(p) {
+        Ok((n, max)) => log::info!("grant table: {n} of at most {max} frames mapped"),
+        Err(e) => log::error!("grant table: {e}"),
+    }
+    match mm::init(p) {
+        Ok(pages) => log::info!("mapping space: {} MiB of extended regions", pages >> 8),
+        Err(e) => log::warn!("mapping space: {e}"),
+    }
+}
+
+/// Reports domains that changed state since the last look (VIRQ_DOM_EXC).
+fn report_domain_changes(last: &mut Option<BTreeMap<u16, DomainInfo>>) {
+    let Ok(now) = xen().domains() else { return };
+    let now: BTreeMap<u16, DomainInfo> = now.into_iter().map(|d| (d.domid, d)).collect();
+    let Some(last) = last.replace(now.clone()) else { return };
+    // Running/blocked flip all the time: report what a toolstack acts on.
+    let key = |d: &DomainInfo| (d.shutdown_reason(), d.state().dying, d.state().paused);
+    for (id, d) in &now {
+        let Some(before) = last.get(id) else {
+            log::info!("dom_exc: domain {id} appeared");
+            continue;
+        };
+        if key(before) != key(d) {
+            let why = match d.shutdown_reason() {
+                Some(0) => " (poweroff)",
+                Some(1) => " (reboot)",
+                Some(2) => " (suspend)",
+                Some(3) => " (crash)",
+                Some(4) => " (watchdog)",
+                _ => "",
+            };
+            let s = d.state().letters();
+            log::info!("dom_exc: domain {id} is {}{why}", core::str::from_utf8(&s).unwrap_or("?"));
+        }
+    }
+    for id in last.keys().filter(|id| !now.contains_key(id)) {
+        log::info!("dom_exc: domain {id} is gone");
     }
 }
 
 fn shell_loop(boot: &Boot) -> ! {
-    let port = match events::map_shared_info() {
-        Ok(()) => events::console_port(),
-        Err(e) => {
-            log::warn!("cannot map shared info ({e}): console input is polled");
-            None
-        }
-    };
-    match port {
-        Some(p) => log::info!("console input on event channel {} (VIRQ_CONSOLE)", p.0),
-        None => log::warn!("VIRQ_CONSOLE not bound: console input is polled with SCHEDOP_yield"),
+    let console = evtchn::bind_virq(VIRQ_CONSOLE, "virq:console");
+    match console {
+        Ok(p) => log::info!("console input on event channel {p} (VIRQ_CONSOLE)"),
+        Err(e) => log::warn!("VIRQ_CONSOLE not bound ({e}): console input is polled"),
     }
+    let mut known = None;
+    report_domain_changes(&mut known);
     println!("Type 'help' for commands.");
     let mut ed = LineEditor::new(PROMPT);
     crate::print!("{PROMPT}");
     let mut buf = [0u8; 64];
+    let mut ports = Vec::new();
+    ports.extend(console.ok());
+    ports.extend(dom_exc_port());
     loop {
-        if let Some(p) = port {
-            p.ack();
-        }
         let n = xen().console_read(&mut buf).unwrap_or(0);
         if n == 0 {
-            match port {
-                Some(p) => p.wait(),
-                None => {
+            match console {
+                Ok(_) => {
+                    if evtchn::wait(&ports, None) == dom_exc_port() {
+                        report_domain_changes(&mut known);
+                    }
+                }
+                Err(_) => {
                     let _ = xen().yield_cpu();
                 }
             }

@@ -24,11 +24,19 @@ mod cmds;
 #[macro_use]
 mod console;
 #[cfg(target_os = "none")]
-mod events;
+mod evtchn;
+#[cfg(target_os = "none")]
+mod gnttab;
 #[cfg(target_os = "none")]
 mod heap;
 #[cfg(target_os = "none")]
+mod irq;
+#[cfg(target_os = "none")]
 mod kmain;
+#[cfg(target_os = "none")]
+mod mm;
+#[cfg(target_os = "none")]
+mod selftest;
 #[cfg(target_os = "none")]
 mod xen;
 

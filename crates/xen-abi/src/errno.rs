@@ -114,10 +114,7 @@ mod tests {
         assert_eq!(Errno::check(-2), Err(Errno::ENOENT));
         assert_eq!(Errno::check(0), Ok(0));
         assert_eq!(Errno::check(17), Ok(17));
-        assert_eq!(
-            format!("{}", Errno::EPERM),
-            "EPERM (Operation not permitted)"
-        );
+        assert_eq!(format!("{}", Errno::EPERM), "EPERM (Operation not permitted)");
         assert_eq!(format!("{:?}", Errno(4000)), "Errno(4000)");
     }
 }

@@ -21,6 +21,9 @@ pub struct DomainConfig {
     pub max_grant_frames: i32,
     pub max_maptrack_frames: i32,
     pub iommu: bool,
+    /// Highest grant-table version the guest may use (`grant_opts`; 4.17
+    /// refuses 0).
+    pub max_grant_version: u32,
 }
 
 impl Default for DomainConfig {
@@ -35,6 +38,7 @@ impl Default for DomainConfig {
             max_grant_frames: -1,
             max_maptrack_frames: -1,
             iommu: false,
+            max_grant_version: 1,
         }
     }
 }
@@ -60,12 +64,7 @@ pub trait Domctls {
 
 impl<H: Hypercall> Xen<H> {
     /// Issues a domctl whose payload is `T`; returns the echoed domain.
-    fn domctl<T: IntoBytes + FromBytes + Immutable>(
-        &self,
-        cmd: u32,
-        dom: DomId,
-        payload: &mut T,
-    ) -> Result<DomId> {
+    fn domctl<T: IntoBytes + FromBytes + Immutable>(&self, cmd: u32, dom: DomId, payload: &mut T) -> Result<DomId> {
         let mut d = abi::Domctl {
             cmd,
             interface_version: abi::XEN_DOMCTL_INTERFACE_VERSION,
@@ -89,20 +88,13 @@ impl<H: Hypercall> Domctls for Xen<H> {
             handle: cfg.handle,
             flags: abi::XEN_DOMCTL_CDF_HVM
                 | abi::XEN_DOMCTL_CDF_HAP
-                | if cfg.iommu {
-                    abi::XEN_DOMCTL_CDF_IOMMU
-                } else {
-                    0
-                },
+                | if cfg.iommu { abi::XEN_DOMCTL_CDF_IOMMU } else { 0 },
             max_vcpus: cfg.max_vcpus,
             max_evtchn_port: cfg.max_evtchn_port,
             max_grant_frames: cfg.max_grant_frames,
             max_maptrack_frames: cfg.max_maptrack_frames,
-            arch: ArchDomainConfig {
-                gic_version: cfg.gic_version,
-                nr_spis: cfg.nr_spis,
-                ..Default::default()
-            },
+            grant_opts: cfg.max_grant_version & 0xf,
+            arch: ArchDomainConfig { gic_version: cfg.gic_version, nr_spis: cfg.nr_spis, ..Default::default() },
             ..Default::default()
         };
         self.domctl(abi::XEN_DOMCTL_CREATEDOMAIN, cfg.domid, &mut c)
@@ -110,11 +102,7 @@ impl<H: Hypercall> Domctls for Xen<H> {
 
     fn destroy_domain(&self, dom: DomId) -> Result<()> {
         loop {
-            match self.domctl(
-                abi::XEN_DOMCTL_DESTROYDOMAIN,
-                dom,
-                &mut abi::DomctlU32::default(),
-            ) {
+            match self.domctl(abi::XEN_DOMCTL_DESTROYDOMAIN, dom, &mut abi::DomctlU32::default()) {
                 Err(Errno::EAGAIN) | Err(Errno::ERESTART) => continue,
                 r => return r.map(drop),
             }
@@ -122,21 +110,11 @@ impl<H: Hypercall> Domctls for Xen<H> {
     }
 
     fn pause_domain(&self, dom: DomId) -> Result<()> {
-        self.domctl(
-            abi::XEN_DOMCTL_PAUSEDOMAIN,
-            dom,
-            &mut abi::DomctlU32::default(),
-        )
-        .map(drop)
+        self.domctl(abi::XEN_DOMCTL_PAUSEDOMAIN, dom, &mut abi::DomctlU32::default()).map(drop)
     }
 
     fn unpause_domain(&self, dom: DomId) -> Result<()> {
-        self.domctl(
-            abi::XEN_DOMCTL_UNPAUSEDOMAIN,
-            dom,
-            &mut abi::DomctlU32::default(),
-        )
-        .map(drop)
+        self.domctl(abi::XEN_DOMCTL_UNPAUSEDOMAIN, dom, &mut abi::DomctlU32::default()).map(drop)
     }
 
     fn domain_info(&self, dom: DomId) -> Result<DomainInfo> {
@@ -149,38 +127,19 @@ impl<H: Hypercall> Domctls for Xen<H> {
     }
 
     fn set_max_mem(&self, dom: DomId, kib: u64) -> Result<()> {
-        self.domctl(
-            abi::XEN_DOMCTL_MAX_MEM,
-            dom,
-            &mut abi::DomctlMaxMem { max_memkb: kib },
-        )
-        .map(drop)
+        self.domctl(abi::XEN_DOMCTL_MAX_MEM, dom, &mut abi::DomctlMaxMem { max_memkb: kib }).map(drop)
     }
 
     fn set_max_vcpus(&self, dom: DomId, n: u32) -> Result<()> {
-        self.domctl(
-            abi::XEN_DOMCTL_MAX_VCPUS,
-            dom,
-            &mut abi::DomctlU32 { value: n },
-        )
-        .map(drop)
+        self.domctl(abi::XEN_DOMCTL_MAX_VCPUS, dom, &mut abi::DomctlU32 { value: n }).map(drop)
     }
 
     fn set_address_size(&self, dom: DomId, bits: u32) -> Result<()> {
-        self.domctl(
-            abi::XEN_DOMCTL_SET_ADDRESS_SIZE,
-            dom,
-            &mut abi::DomctlU32 { value: bits },
-        )
-        .map(drop)
+        self.domctl(abi::XEN_DOMCTL_SET_ADDRESS_SIZE, dom, &mut abi::DomctlU32 { value: bits }).map(drop)
     }
 
     fn set_paging_mempool(&self, dom: DomId, bytes: u64) -> Result<()> {
-        self.domctl(
-            abi::XEN_DOMCTL_SET_PAGING_MEMPOOL_SIZE,
-            dom,
-            &mut abi::DomctlPagingMempool { size: bytes },
-        )
-        .map(drop)
+        self.domctl(abi::XEN_DOMCTL_SET_PAGING_MEMPOOL_SIZE, dom, &mut abi::DomctlPagingMempool { size: bytes })
+            .map(drop)
     }
 }

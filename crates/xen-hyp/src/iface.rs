@@ -43,13 +43,8 @@ pub trait GrantTables {
     fn query_size(&self, dom: DomId) -> Result<(u32, u32)>;
     /// `GNTTABOP_map_grant_ref` at guest-physical `host_addr`; returns the
     /// handle. Errors carry the `GNTST_*` status as `Err(GrantError)`.
-    fn map_grant(
-        &self,
-        dom: DomId,
-        gref: u32,
-        host_addr: u64,
-        readonly: bool,
-    ) -> core::result::Result<u32, GrantError>;
+    fn map_grant(&self, dom: DomId, gref: u32, host_addr: u64, readonly: bool)
+        -> core::result::Result<u32, GrantError>;
     /// `GNTTABOP_unmap_grant_ref`.
     fn unmap_grant(&self, host_addr: u64, handle: u32) -> core::result::Result<(), GrantError>;
     /// `GNTTABOP_copy` of a batch; each op's `status` is filled in.
@@ -81,13 +76,7 @@ pub trait Physmap {
     /// `XENMEM_add_to_physmap_batch` with `XENMAPSPACE_gmfn_foreign`: maps
     /// `foreign`'s `gfns` at our `gpfns`; per-page errors go to `errs`
     /// (0 or a negative errno). At most `u16::MAX` pages per call.
-    fn map_foreign(
-        &self,
-        foreign: DomId,
-        gfns: &[u64],
-        gpfns: &[u64],
-        errs: &mut [i32],
-    ) -> Result<()>;
+    fn map_foreign(&self, foreign: DomId, gfns: &[u64], gpfns: &[u64], errs: &mut [i32]) -> Result<()>;
     /// `XENMEM_remove_from_physmap` of our `gpfn`.
     fn remove_from_physmap(&self, gpfn: u64) -> Result<()>;
     /// `XENMEM_populate_physmap` for `dom`: one extent of `2^order` pages

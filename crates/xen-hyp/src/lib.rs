@@ -73,12 +73,7 @@ impl<H: Hypercall> Xen<H> {
     }
 
     /// Calls `op` with one command and one in/out struct.
-    pub(crate) fn call_struct<T: IntoBytes + Immutable>(
-        &self,
-        op: u64,
-        cmd: u64,
-        arg: &mut T,
-    ) -> Result<i64> {
+    pub(crate) fn call_struct<T: IntoBytes + Immutable>(&self, op: u64, cmd: u64, arg: &mut T) -> Result<i64> {
         // SAFETY: `arg` is a live, exclusively borrowed struct whose layout
         // mirrors the public header for `op`/`cmd`; Xen reads and writes only
         // within it for the duration of the call.
@@ -91,23 +86,10 @@ impl<H: Hypercall> Xen<H> {
         while !rest.is_empty() {
             // SAFETY: Xen reads `rest.len()` bytes from `rest`.
             let n = Errno::check(unsafe {
-                self.h.call(
-                    hc::CONSOLE_IO,
-                    [
-                        console::CONSOLEIO_WRITE,
-                        rest.len() as u64,
-                        addr(rest),
-                        0,
-                        0,
-                    ],
-                )
+                self.h.call(hc::CONSOLE_IO, [console::CONSOLEIO_WRITE, rest.len() as u64, addr(rest), 0, 0])
             })?;
             // Xen 4.17 returns 0 for a complete write; older ones the count.
-            let n = if n <= 0 {
-                rest.len()
-            } else {
-                (n as usize).min(rest.len())
-            };
+            let n = if n <= 0 { rest.len() } else { (n as usize).min(rest.len()) };
             rest = &rest[n..];
         }
         Ok(())
@@ -116,52 +98,32 @@ impl<H: Hypercall> Xen<H> {
     /// `console_io(CONSOLEIO_read)`: reads typed bytes; returns the count.
     pub fn console_read(&self, buf: &mut [u8]) -> Result<usize> {
         // SAFETY: Xen writes at most `buf.len()` bytes into `buf`.
-        let n = unsafe {
-            self.h.call(
-                hc::CONSOLE_IO,
-                [console::CONSOLEIO_READ, buf.len() as u64, addr(&*buf), 0, 0],
-            )
-        };
+        let n = unsafe { self.h.call(hc::CONSOLE_IO, [console::CONSOLEIO_READ, buf.len() as u64, addr(&*buf), 0, 0]) };
         Errno::check(n).map(|n| (n as usize).min(buf.len()))
     }
 
     /// `sched_op(SCHEDOP_shutdown)`: shuts this domain down with `reason`.
     pub fn shutdown(&self, reason: u32) -> Result<()> {
         let mut a = sched::SchedShutdown { reason };
-        self.call_struct(hc::SCHED_OP, sched::SCHEDOP_SHUTDOWN, &mut a)
-            .map(drop)
+        self.call_struct(hc::SCHED_OP, sched::SCHEDOP_SHUTDOWN, &mut a).map(drop)
     }
 
     /// `sched_op(SCHEDOP_yield)`.
     pub fn yield_cpu(&self) -> Result<()> {
         // SAFETY: SCHEDOP_yield takes no memory argument.
-        Errno::check(unsafe {
-            self.h
-                .call(hc::SCHED_OP, [sched::SCHEDOP_YIELD, 0, 0, 0, 0])
-        })
-        .map(drop)
+        Errno::check(unsafe { self.h.call(hc::SCHED_OP, [sched::SCHEDOP_YIELD, 0, 0, 0, 0]) }).map(drop)
     }
 
     /// `sched_op(SCHEDOP_poll)`: blocks until one of `ports` is pending or
     /// the absolute Xen system time `timeout_ns` passes (0 = no timeout).
     pub fn poll(&self, ports: &[u32], timeout_ns: u64) -> Result<()> {
-        let mut a = sched::SchedPoll {
-            ports: addr(ports),
-            nr_ports: ports.len() as u32,
-            _pad: 0,
-            timeout: timeout_ns,
-        };
-        self.call_struct(hc::SCHED_OP, sched::SCHEDOP_POLL, &mut a)
-            .map(drop)
+        let mut a = sched::SchedPoll { ports: addr(ports), nr_ports: ports.len() as u32, _pad: 0, timeout: timeout_ns };
+        self.call_struct(hc::SCHED_OP, sched::SCHEDOP_POLL, &mut a).map(drop)
     }
 
     /// `event_channel_op(EVTCHNOP_bind_virq)`: returns the new port.
     pub fn bind_virq(&self, virq: u32, vcpu: u32) -> Result<u32> {
-        let mut a = ev::EvtchnBindVirq {
-            virq,
-            vcpu,
-            port: 0,
-        };
+        let mut a = ev::EvtchnBindVirq { virq, vcpu, port: 0 };
         self.call_struct(hc::EVENT_CHANNEL_OP, ev::EVTCHNOP_BIND_VIRQ, &mut a)?;
         Ok(a.port)
     }
@@ -169,21 +131,13 @@ impl<H: Hypercall> Xen<H> {
     /// `event_channel_op(EVTCHNOP_close)`.
     pub fn evtchn_close(&self, port: u32) -> Result<()> {
         let mut a = ev::EvtchnPortOnly { port };
-        self.call_struct(hc::EVENT_CHANNEL_OP, ev::EVTCHNOP_CLOSE, &mut a)
-            .map(drop)
+        self.call_struct(hc::EVENT_CHANNEL_OP, ev::EVTCHNOP_CLOSE, &mut a).map(drop)
     }
 
     /// `memory_op(XENMEM_add_to_physmap)` for this domain.
     pub fn add_to_physmap(&self, space: u32, idx: u64, gpfn: u64) -> Result<()> {
-        let mut a = memory::AddToPhysmap {
-            domid: xen_abi::DOMID_SELF,
-            size: 0,
-            space,
-            idx,
-            gpfn,
-        };
-        self.call_struct(hc::MEMORY_OP, memory::XENMEM_ADD_TO_PHYSMAP, &mut a)
-            .map(drop)
+        let mut a = memory::AddToPhysmap { domid: xen_abi::DOMID_SELF, size: 0, space, idx, gpfn };
+        self.call_struct(hc::MEMORY_OP, memory::XENMEM_ADD_TO_PHYSMAP, &mut a).map(drop)
     }
 }
 

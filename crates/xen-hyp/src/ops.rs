@@ -2,28 +2,17 @@
 
 use crate::iface::{EventChannels, EvtchnState, GrantError, GrantTables, Physmap};
 use crate::{addr, Errno, Hypercall, Result, Xen};
-use xen_abi::{
-    event_channel as ev, grant_table as gt, hypercall as hc, memory as mem, DomId, DOMID_SELF,
-};
+use xen_abi::{event_channel as ev, grant_table as gt, hypercall as hc, memory as mem, DomId, DOMID_SELF};
 
 impl<H: Hypercall> EventChannels for Xen<H> {
     fn alloc_unbound(&self, dom: DomId, remote: DomId) -> Result<u32> {
-        let mut a = ev::EvtchnAllocUnbound {
-            dom,
-            remote_dom: remote,
-            port: 0,
-        };
+        let mut a = ev::EvtchnAllocUnbound { dom, remote_dom: remote, port: 0 };
         self.call_struct(hc::EVENT_CHANNEL_OP, ev::EVTCHNOP_ALLOC_UNBOUND, &mut a)?;
         Ok(a.port)
     }
 
     fn bind_interdomain(&self, remote: DomId, remote_port: u32) -> Result<u32> {
-        let mut a = ev::EvtchnBindInterdomain {
-            remote_dom: remote,
-            _pad: 0,
-            remote_port,
-            local_port: 0,
-        };
+        let mut a = ev::EvtchnBindInterdomain { remote_dom: remote, _pad: 0, remote_port, local_port: 0 };
         self.call_struct(hc::EVENT_CHANNEL_OP, ev::EVTCHNOP_BIND_INTERDOMAIN, &mut a)?;
         Ok(a.local_port)
     }
@@ -34,8 +23,7 @@ impl<H: Hypercall> EventChannels for Xen<H> {
 
     fn send(&self, port: u32) -> Result<()> {
         let mut a = ev::EvtchnPortOnly { port };
-        self.call_struct(hc::EVENT_CHANNEL_OP, ev::EVTCHNOP_SEND, &mut a)
-            .map(drop)
+        self.call_struct(hc::EVENT_CHANNEL_OP, ev::EVTCHNOP_SEND, &mut a).map(drop)
     }
 
     fn close(&self, port: u32) -> Result<()> {
@@ -43,21 +31,12 @@ impl<H: Hypercall> EventChannels for Xen<H> {
     }
 
     fn status(&self, dom: DomId, port: u32) -> Result<(EvtchnState, u32)> {
-        let mut a = ev::EvtchnStatus {
-            dom,
-            port,
-            ..Default::default()
-        };
+        let mut a = ev::EvtchnStatus { dom, port, ..Default::default() };
         self.call_struct(hc::EVENT_CHANNEL_OP, ev::EVTCHNOP_STATUS, &mut a)?;
         let st = match a.status {
             ev::EVTCHNSTAT_CLOSED => EvtchnState::Closed,
-            ev::EVTCHNSTAT_UNBOUND => EvtchnState::Unbound {
-                remote: a.u0 as u16,
-            },
-            ev::EVTCHNSTAT_INTERDOMAIN => EvtchnState::Interdomain {
-                remote: a.u0 as u16,
-                remote_port: a.u1,
-            },
+            ev::EVTCHNSTAT_UNBOUND => EvtchnState::Unbound { remote: a.u0 as u16 },
+            ev::EVTCHNSTAT_INTERDOMAIN => EvtchnState::Interdomain { remote: a.u0 as u16, remote_port: a.u1 },
             ev::EVTCHNSTAT_PIRQ => EvtchnState::Pirq(a.u0),
             ev::EVTCHNSTAT_VIRQ => EvtchnState::Virq(a.u0),
             ev::EVTCHNSTAT_IPI => EvtchnState::Ipi,
@@ -68,8 +47,7 @@ impl<H: Hypercall> EventChannels for Xen<H> {
 
     fn unmask(&self, port: u32) -> Result<()> {
         let mut a = ev::EvtchnPortOnly { port };
-        self.call_struct(hc::EVENT_CHANNEL_OP, ev::EVTCHNOP_UNMASK, &mut a)
-            .map(drop)
+        self.call_struct(hc::EVENT_CHANNEL_OP, ev::EVTCHNOP_UNMASK, &mut a).map(drop)
     }
 }
 
@@ -78,22 +56,13 @@ impl<H: Hypercall> Xen<H> {
     fn gnttab<T>(&self, cmd: u64, ops: &mut [T]) -> Result<()> {
         // SAFETY: `ops` is a live, exclusively borrowed array of the struct
         // `cmd` takes; Xen reads and writes only within it.
-        Errno::check(unsafe {
-            self.h.call(
-                hc::GRANT_TABLE_OP,
-                [cmd, addr(&*ops), ops.len() as u64, 0, 0],
-            )
-        })
-        .map(drop)
+        Errno::check(unsafe { self.h.call(hc::GRANT_TABLE_OP, [cmd, addr(&*ops), ops.len() as u64, 0, 0]) }).map(drop)
     }
 }
 
 impl<H: Hypercall> GrantTables for Xen<H> {
     fn query_size(&self, dom: DomId) -> Result<(u32, u32)> {
-        let mut q = [gt::GnttabQuerySize {
-            dom,
-            ..Default::default()
-        }];
+        let mut q = [gt::GnttabQuerySize { dom, ..Default::default() }];
         self.gnttab(gt::GNTTABOP_QUERY_SIZE, &mut q)?;
         if q[0].status != gt::GNTST_OKAY {
             return Err(Errno::EINVAL);
@@ -109,15 +78,8 @@ impl<H: Hypercall> GrantTables for Xen<H> {
         readonly: bool,
     ) -> core::result::Result<u32, GrantError> {
         let flags = gt::GNTMAP_HOST_MAP | if readonly { gt::GNTMAP_READONLY } else { 0 };
-        let mut m = [gt::GnttabMapGrantRef {
-            host_addr,
-            flags,
-            ref_: gref,
-            dom,
-            ..Default::default()
-        }];
-        self.gnttab(gt::GNTTABOP_MAP_GRANT_REF, &mut m)
-            .map_err(GrantError::Hypercall)?;
+        let mut m = [gt::GnttabMapGrantRef { host_addr, flags, ref_: gref, dom, ..Default::default() }];
+        self.gnttab(gt::GNTTABOP_MAP_GRANT_REF, &mut m).map_err(GrantError::Hypercall)?;
         match m[0].status {
             gt::GNTST_OKAY => Ok(m[0].handle),
             s => Err(GrantError::Status(s)),
@@ -125,13 +87,8 @@ impl<H: Hypercall> GrantTables for Xen<H> {
     }
 
     fn unmap_grant(&self, host_addr: u64, handle: u32) -> core::result::Result<(), GrantError> {
-        let mut u = [gt::GnttabUnmapGrantRef {
-            host_addr,
-            handle,
-            ..Default::default()
-        }];
-        self.gnttab(gt::GNTTABOP_UNMAP_GRANT_REF, &mut u)
-            .map_err(GrantError::Hypercall)?;
+        let mut u = [gt::GnttabUnmapGrantRef { host_addr, handle, ..Default::default() }];
+        self.gnttab(gt::GNTTABOP_UNMAP_GRANT_REF, &mut u).map_err(GrantError::Hypercall)?;
         match u[0].status {
             gt::GNTST_OKAY => Ok(()),
             s => Err(GrantError::Status(s)),
@@ -148,17 +105,8 @@ impl<H: Hypercall> Physmap for Xen<H> {
         Xen::add_to_physmap(self, space, idx, gpfn)
     }
 
-    fn map_foreign(
-        &self,
-        foreign: DomId,
-        gfns: &[u64],
-        gpfns: &[u64],
-        errs: &mut [i32],
-    ) -> Result<()> {
-        if gfns.len() != gpfns.len()
-            || errs.len() != gfns.len()
-            || gfns.len() > usize::from(u16::MAX)
-        {
+    fn map_foreign(&self, foreign: DomId, gfns: &[u64], gpfns: &[u64], errs: &mut [i32]) -> Result<()> {
+        if gfns.len() != gpfns.len() || errs.len() != gfns.len() || gfns.len() > usize::from(u16::MAX) {
             return Err(Errno::EINVAL);
         }
         let mut b = mem::AddToPhysmapBatch {
@@ -170,18 +118,12 @@ impl<H: Hypercall> Physmap for Xen<H> {
             gpfns: addr(gpfns),
             errs: addr(&*errs),
         };
-        self.call_struct(hc::MEMORY_OP, mem::XENMEM_ADD_TO_PHYSMAP_BATCH, &mut b)
-            .map(drop)
+        self.call_struct(hc::MEMORY_OP, mem::XENMEM_ADD_TO_PHYSMAP_BATCH, &mut b).map(drop)
     }
 
     fn remove_from_physmap(&self, gpfn: u64) -> Result<()> {
-        let mut r = mem::RemoveFromPhysmap {
-            domid: DOMID_SELF,
-            _pad: [0; 3],
-            gpfn,
-        };
-        self.call_struct(hc::MEMORY_OP, mem::XENMEM_REMOVE_FROM_PHYSMAP, &mut r)
-            .map(drop)
+        let mut r = mem::RemoveFromPhysmap { domid: DOMID_SELF, _pad: [0; 3], gpfn };
+        self.call_struct(hc::MEMORY_OP, mem::XENMEM_REMOVE_FROM_PHYSMAP, &mut r).map(drop)
     }
 
     fn populate_physmap(&self, dom: DomId, gfns: &mut [u64], order: u32) -> Result<usize> {
@@ -193,8 +135,7 @@ impl<H: Hypercall> Physmap for Xen<H> {
             domid: dom,
             _pad: [0; 3],
         };
-        self.call_struct(hc::MEMORY_OP, mem::XENMEM_POPULATE_PHYSMAP, &mut r)
-            .map(|n| n as usize)
+        self.call_struct(hc::MEMORY_OP, mem::XENMEM_POPULATE_PHYSMAP, &mut r).map(|n| n as usize)
     }
 }
 
@@ -208,16 +149,7 @@ mod tests {
         let x = Xen::new(SimXen::new(1));
         assert_eq!(x.alloc_unbound(DOMID_SELF, 0), Ok(5));
         assert_eq!(x.bind_interdomain(0, 5), Ok(6));
-        assert_eq!(
-            x.status(DOMID_SELF, 6),
-            Ok((
-                EvtchnState::Interdomain {
-                    remote: 0,
-                    remote_port: 5
-                },
-                0
-            ))
-        );
+        assert_eq!(x.status(DOMID_SELF, 6), Ok((EvtchnState::Interdomain { remote: 0, remote_port: 5 }, 0)));
         let ops = x.raw().ops.borrow().clone();
         assert_eq!(
             ops,
@@ -233,14 +165,8 @@ mod tests {
     fn grant_map_status_is_an_error() {
         let x = Xen::new(SimXen::new(1));
         assert_eq!(x.map_grant(0, 3, 0x4040_0000, false), Ok(45));
-        assert_eq!(
-            x.map_grant(0, 9, 0x4040_0000, false),
-            Err(GrantError::Status(-3))
-        );
-        assert_eq!(
-            format!("{}", GrantError::Status(-3)),
-            "GNTST -3 (invalid grant reference)"
-        );
+        assert_eq!(x.map_grant(0, 9, 0x4040_0000, false), Err(GrantError::Status(-3)));
+        assert_eq!(format!("{}", GrantError::Status(-3)), "GNTST -3 (invalid grant reference)");
     }
 
     #[test]
@@ -251,9 +177,6 @@ mod tests {
         let mut errs = [7; 3];
         x.map_foreign(3, &gfns, &gpfns, &mut errs).unwrap();
         assert_eq!(errs, [0, -22, 0]);
-        assert_eq!(
-            x.map_foreign(3, &gfns, &gpfns[..2], &mut errs),
-            Err(Errno::EINVAL)
-        );
+        assert_eq!(x.map_foreign(3, &gfns, &gpfns[..2], &mut errs), Err(Errno::EINVAL));
     }
 }

@@ -38,17 +38,11 @@ impl SimXen {
         }
         match s.cmd {
             abi::XEN_SYSCTL_PHYSINFO => {
-                let p = abi::SysctlPhysinfo {
-                    nr_cpus: 2,
-                    total_pages: 524288,
-                    free_pages: 400000,
-                    ..Default::default()
-                };
+                let p =
+                    abi::SysctlPhysinfo { nr_cpus: 2, total_pages: 524288, free_pages: 400000, ..Default::default() };
                 s.u[..112].copy_from_slice(p.as_bytes());
             }
-            abi::XEN_SYSCTL_SCHED_ID => {
-                s.u[..4].copy_from_slice(&abi::XEN_SCHEDULER_CREDIT2.to_ne_bytes())
-            }
+            abi::XEN_SYSCTL_SCHED_ID => s.u[..4].copy_from_slice(&abi::XEN_SCHEDULER_CREDIT2.to_ne_bytes()),
             abi::XEN_SYSCTL_GETDOMAININFOLIST => {
                 let (mut p, _) = abi::SysctlGetdomaininfolist::read_from_prefix(&s.u).unwrap();
                 let mut n = 0u32;
@@ -57,17 +51,10 @@ impl SimXen {
                     if id < p.first_domain || n == p.max_domains {
                         continue;
                     }
-                    let d = abi::DomctlGetdomaininfo {
-                        domain: id,
-                        tot_pages: u64::from(i) * 256,
-                        ..Default::default()
-                    };
+                    let d =
+                        abi::DomctlGetdomaininfo { domain: id, tot_pages: u64::from(i) * 256, ..Default::default() };
                     // SAFETY: the wrapper passes a buffer of `max_domains` entries.
-                    unsafe {
-                        (p.buffer as *mut abi::DomctlGetdomaininfo)
-                            .add(n as usize)
-                            .write(d)
-                    };
+                    unsafe { (p.buffer as *mut abi::DomctlGetdomaininfo).add(n as usize).write(d) };
                     n += 1;
                 }
                 p.num_domains = n;
@@ -75,11 +62,7 @@ impl SimXen {
             }
             abi::XEN_SYSCTL_READCONSOLE => {
                 let (mut p, _) = abi::SysctlReadconsole::read_from_prefix(&s.u).unwrap();
-                let start = if p.incremental != 0 {
-                    p.index as usize
-                } else {
-                    0
-                };
+                let start = if p.incremental != 0 { p.index as usize } else { 0 };
                 let src = &self.console[start.min(self.console.len())..];
                 let n = src.len().min(p.count as usize);
                 // SAFETY: the wrapper passes a buffer of `count` bytes.
@@ -113,9 +96,7 @@ impl SimXen {
             // SAFETY: each op's struct, as documented in event_channel.h.
             ev::EVTCHNOP_ALLOC_UNBOUND => unsafe { arg::<ev::EvtchnAllocUnbound>(a).port = 5 },
             // SAFETY: as above.
-            ev::EVTCHNOP_BIND_INTERDOMAIN => unsafe {
-                arg::<ev::EvtchnBindInterdomain>(a).local_port = 6
-            },
+            ev::EVTCHNOP_BIND_INTERDOMAIN => unsafe { arg::<ev::EvtchnBindInterdomain>(a).local_port = 6 },
             ev::EVTCHNOP_STATUS => {
                 // SAFETY: as above.
                 let s = unsafe { arg::<ev::EvtchnStatus>(a) };

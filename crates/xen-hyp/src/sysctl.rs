@@ -111,16 +111,8 @@ const DOMAIN_BATCH: usize = 32;
 
 impl<H: Hypercall> Xen<H> {
     /// Issues a sysctl whose payload is `T`.
-    fn sysctl<T: IntoBytes + FromBytes + zerocopy::Immutable>(
-        &self,
-        cmd: u32,
-        payload: &mut T,
-    ) -> Result<()> {
-        let mut s = abi::Sysctl {
-            cmd,
-            interface_version: abi::XEN_SYSCTL_INTERFACE_VERSION,
-            u: [0; 128],
-        };
+    fn sysctl<T: IntoBytes + FromBytes + zerocopy::Immutable>(&self, cmd: u32, payload: &mut T) -> Result<()> {
+        let mut s = abi::Sysctl { cmd, interface_version: abi::XEN_SYSCTL_INTERFACE_VERSION, u: [0; 128] };
         let bytes = payload.as_bytes();
         s.u[..bytes.len()].copy_from_slice(bytes);
         // SAFETY: `s` is a live `struct xen_sysctl`; any guest handle inside
@@ -184,12 +176,7 @@ impl<H: Hypercall> Xen<H> {
     /// `XEN_SYSCTL_readconsole`: copies Xen's console ring into `buf`.
     /// With `index = Some(i)` reads incrementally from ring index `i`.
     /// Returns `(bytes written, next index)`.
-    pub fn read_console(
-        &self,
-        buf: &mut [u8],
-        index: Option<u32>,
-        clear: bool,
-    ) -> Result<(usize, u32)> {
+    pub fn read_console(&self, buf: &mut [u8], index: Option<u32>, clear: bool) -> Result<(usize, u32)> {
         let mut p = abi::SysctlReadconsole {
             clear: clear as u8,
             incremental: index.is_some() as u8,
@@ -227,10 +214,7 @@ mod tests {
         assert_eq!(ds[0].domid, 0);
         assert_eq!(ds[69].domid, 69 * 2);
         assert_eq!(ds[5].mem_kib(), 5 * 256 * 4);
-        assert_eq!(
-            x.raw().calls.borrow().iter().filter(|c| **c == 6).count(),
-            3
-        );
+        assert_eq!(x.raw().calls.borrow().iter().filter(|c| **c == 6).count(), 3);
     }
 
     #[test]

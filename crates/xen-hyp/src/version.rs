@@ -34,10 +34,7 @@ impl<H: Hypercall> Xen<H> {
     /// `XENVER_version`: `(major, minor)`.
     pub fn version(&self) -> Result<(u32, u32)> {
         // SAFETY: XENVER_version takes no memory argument.
-        let r = Errno::check(unsafe {
-            self.h
-                .call(hc::XEN_VERSION, [v::XENVER_VERSION, 0, 0, 0, 0])
-        })?;
+        let r = Errno::check(unsafe { self.h.call(hc::XEN_VERSION, [v::XENVER_VERSION, 0, 0, 0, 0]) })?;
         Ok(((r as u32) >> 16, (r as u32) & 0xffff))
     }
 
@@ -54,19 +51,10 @@ impl<H: Hypercall> Xen<H> {
     /// Everything `xen_version` tells about this Xen.
     pub fn version_info(&self) -> Result<VersionInfo> {
         let (major, minor) = self.version()?;
-        let mut ci = v::CompileInfo {
-            compiler: [0; 64],
-            compile_by: [0; 16],
-            compile_domain: [0; 32],
-            compile_date: [0; 32],
-        };
+        let mut ci =
+            v::CompileInfo { compiler: [0; 64], compile_by: [0; 16], compile_domain: [0; 32], compile_date: [0; 32] };
         // SAFETY: XENVER_compile_info writes one `struct xen_compile_info`.
-        Errno::check(unsafe {
-            self.h.call(
-                hc::XEN_VERSION,
-                [v::XENVER_COMPILE_INFO, addr(&ci), 0, 0, 0],
-            )
-        })?;
+        Errno::check(unsafe { self.h.call(hc::XEN_VERSION, [v::XENVER_COMPILE_INFO, addr(&ci), 0, 0, 0]) })?;
         ci.compile_date[31] = 0;
         Ok(VersionInfo {
             major,
@@ -88,9 +76,7 @@ impl<H: Hypercall> Xen<H> {
     pub fn check_interface(&self) -> core::result::Result<(), String> {
         use core::fmt::Write;
         let mut msg = String::new();
-        let (major, minor) = self
-            .version()
-            .map_err(|e| alloc::format!("xen_version failed: {e}"))?;
+        let (major, minor) = self.version().map_err(|e| alloc::format!("xen_version failed: {e}"))?;
         if (major, minor) != (XEN_TARGET_MAJOR, XEN_TARGET_MINOR) {
             let _ = write!(
                 msg,

@@ -76,13 +76,13 @@ impl ForeignMapper {
         &self.space
     }
 
+    /// The underlying space, for single pages (grant mappings).
+    pub fn space_mut(&mut self) -> &mut PageSpace {
+        &mut self.space
+    }
+
     /// Maps `domid`'s `gfns` at consecutive pages of our space.
-    pub fn map<P: Physmap>(
-        &mut self,
-        p: &P,
-        domid: DomId,
-        gfns: &[u64],
-    ) -> Result<Mapping, ForeignError> {
+    pub fn map<P: Physmap>(&mut self, p: &P, domid: DomId, gfns: &[u64]) -> Result<Mapping, ForeignError> {
         if gfns.is_empty() || gfns.len() > MAX_MAP_PAGES {
             return Err(ForeignError::BadSize(gfns.len()));
         }
@@ -92,26 +92,16 @@ impl ForeignMapper {
         let mut fail = None;
         for (i, chunk) in gfns.chunks(BATCH).enumerate() {
             let at = i * BATCH;
-            let gpfns: Vec<u64> = (0..chunk.len() as u64)
-                .map(|k| base + at as u64 + k)
-                .collect();
+            let gpfns: Vec<u64> = (0..chunk.len() as u64).map(|k| base + at as u64 + k).collect();
             if let Err(e) = p.map_foreign(domid, chunk, &gpfns, &mut errs[at..at + chunk.len()]) {
                 fail = Some(ForeignError::Hypercall(e));
                 break;
             }
         }
-        let bad: Vec<(usize, Errno)> = errs
-            .iter()
-            .enumerate()
-            .filter(|(_, &e)| e < 0 && e != i32::MIN)
-            .map(|(i, &e)| (i, Errno(-e)))
-            .collect();
+        let bad: Vec<(usize, Errno)> =
+            errs.iter().enumerate().filter(|(_, &e)| e < 0 && e != i32::MIN).map(|(i, &e)| (i, Errno(-e))).collect();
         if fail.is_none() && bad.is_empty() {
-            return Ok(Mapping {
-                domid,
-                gpfn: base,
-                pages: n,
-            });
+            return Ok(Mapping { domid, gpfn: base, pages: n });
         }
         for (i, &e) in errs.iter().enumerate() {
             if e == 0 {
@@ -131,9 +121,7 @@ impl ForeignMapper {
                 first.get_or_insert(ForeignError::Hypercall(e));
             }
         }
-        self.space
-            .free(m.gpfn, m.pages)
-            .map_err(ForeignError::Space)?;
+        self.space.free(m.gpfn, m.pages).map_err(ForeignError::Space)?;
         first.map_or(Ok(()), Err)
     }
 }
@@ -154,13 +142,7 @@ mod tests {
         fn add_to_physmap(&self, _: u32, _: u64, _: u64) -> xen_hyp::Result<()> {
             Err(Errno::ENOSYS)
         }
-        fn map_foreign(
-            &self,
-            d: DomId,
-            gfns: &[u64],
-            gpfns: &[u64],
-            errs: &mut [i32],
-        ) -> xen_hyp::Result<()> {
+        fn map_foreign(&self, d: DomId, gfns: &[u64], gpfns: &[u64], errs: &mut [i32]) -> xen_hyp::Result<()> {
             for i in 0..gfns.len() {
                 errs[i] = if gfns[i] < self.limit {
                     self.mapped.borrow_mut().insert(gpfns[i], (d, gfns[i]));
@@ -172,11 +154,7 @@ mod tests {
             Ok(())
         }
         fn remove_from_physmap(&self, gpfn: u64) -> xen_hyp::Result<()> {
-            self.mapped
-                .borrow_mut()
-                .remove(&gpfn)
-                .map(drop)
-                .ok_or(Errno::ENOENT)
+            self.mapped.borrow_mut().remove(&gpfn).map(drop).ok_or(Errno::ENOENT)
         }
         fn populate_physmap(&self, _: DomId, _: &mut [u64], _: u32) -> xen_hyp::Result<usize> {
             Err(Errno::ENOSYS)
@@ -189,10 +167,7 @@ mod tests {
 
     #[test]
     fn maps_across_batches_and_unmap_restores() {
-        let x = FakePhysmap {
-            limit: 10_000,
-            mapped: RefCell::new(BTreeMap::new()),
-        };
+        let x = FakePhysmap { limit: 10_000, mapped: RefCell::new(BTreeMap::new()) };
         let mut m = mapper();
         let free0 = m.space().free_pages();
         let gfns: Vec<u64> = (0..600).collect();
@@ -207,17 +182,11 @@ mod tests {
 
     #[test]
     fn per_page_errors_undo_the_rest() {
-        let x = FakePhysmap {
-            limit: 3,
-            mapped: RefCell::new(BTreeMap::new()),
-        };
+        let x = FakePhysmap { limit: 3, mapped: RefCell::new(BTreeMap::new()) };
         let mut m = mapper();
         let free0 = m.space().free_pages();
         let e = m.map(&x, 5, &[0, 1, 7, 2, 9]).unwrap_err();
-        assert_eq!(
-            e,
-            ForeignError::Pages(vec![(2, Errno::EINVAL), (4, Errno::EINVAL)])
-        );
+        assert_eq!(e, ForeignError::Pages(vec![(2, Errno::EINVAL), (4, Errno::EINVAL)]));
         assert!(x.mapped.borrow().is_empty(), "partial mapping left behind");
         assert_eq!(m.space().free_pages(), free0, "space leaked");
         assert_eq!(m.map(&x, 5, &[]), Err(ForeignError::BadSize(0)));

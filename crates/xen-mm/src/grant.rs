@@ -69,14 +69,8 @@ pub struct GrantTable<S> {
 impl<S: EntryStore> GrantTable<S> {
     /// Manages the entries of `store` above the reserved ones.
     pub fn new(store: S) -> Self {
-        let cap = store
-            .capacity()
-            .saturating_sub(gt::GNTTAB_NR_RESERVED_ENTRIES);
-        GrantTable {
-            store,
-            refs: IdPool::new(gt::GNTTAB_NR_RESERVED_ENTRIES, cap),
-            granted: BTreeMap::new(),
-        }
+        let cap = store.capacity().saturating_sub(gt::GNTTAB_NR_RESERVED_ENTRIES);
+        GrantTable { store, refs: IdPool::new(gt::GNTTAB_NR_RESERVED_ENTRIES, cap), granted: BTreeMap::new() }
     }
 
     /// The entry store.
@@ -99,18 +93,8 @@ impl<S: EntryStore> GrantTable<S> {
         let frame = u32::try_from(pfn).map_err(|_| GrantError::FrameTooLarge(pfn))?;
         let r = self.refs.alloc().map_err(|_| GrantError::Exhausted)?;
         self.store.set_target(r, domid, frame);
-        self.store.publish(
-            r,
-            gt::GTF_PERMIT_ACCESS | if readonly { gt::GTF_READONLY } else { 0 },
-        );
-        self.granted.insert(
-            r,
-            Granted {
-                domid,
-                frame,
-                readonly,
-            },
-        );
+        self.store.publish(r, gt::GTF_PERMIT_ACCESS | if readonly { gt::GTF_READONLY } else { 0 });
+        self.granted.insert(r, Granted { domid, frame, readonly });
         Ok(r)
     }
 
@@ -152,9 +136,7 @@ impl MemEntryStore {
     pub fn new(entries: u32) -> Self {
         MemEntryStore {
             flags: (0..entries).map(|_| AtomicU16::new(0)).collect(),
-            target: (0..entries)
-                .map(|_| (AtomicU16::new(0), AtomicU32::new(0)))
-                .collect(),
+            target: (0..entries).map(|_| (AtomicU16::new(0), AtomicU32::new(0))).collect(),
         }
     }
 
@@ -183,8 +165,7 @@ impl EntryStore for MemEntryStore {
         self.flags[r as usize].load(Ordering::Acquire)
     }
     fn cas_flags(&self, r: u32, old: u16, new: u16) -> u16 {
-        match self.flags[r as usize].compare_exchange(old, new, Ordering::SeqCst, Ordering::SeqCst)
-        {
+        match self.flags[r as usize].compare_exchange(old, new, Ordering::SeqCst, Ordering::SeqCst) {
             Ok(v) | Err(v) => v,
         }
     }
@@ -214,15 +195,8 @@ mod tests {
         t.store().peer_unmaps(r);
         t.revoke(r).unwrap();
         assert_eq!(t.store().flags(r), 0);
-        assert_eq!(
-            t.revoke(r),
-            Err(GrantError::NotGranted(r)),
-            "no double revoke"
-        );
-        assert_eq!(
-            t.grant(1, 1 << 40, true),
-            Err(GrantError::FrameTooLarge(1 << 40))
-        );
+        assert_eq!(t.revoke(r), Err(GrantError::NotGranted(r)), "no double revoke");
+        assert_eq!(t.grant(1, 1 << 40, true), Err(GrantError::FrameTooLarge(1 << 40)));
     }
 
     #[test]

@@ -29,13 +29,7 @@ pub struct IdPool {
 impl IdPool {
     /// Ids `first .. first + capacity`.
     pub fn new(first: u32, capacity: u32) -> Self {
-        IdPool {
-            first,
-            capacity,
-            used: vec![0; capacity.div_ceil(64) as usize],
-            in_use: 0,
-            hint: 0,
-        }
+        IdPool { first, capacity, used: vec![0; capacity.div_ceil(64) as usize], in_use: 0, hint: 0 }
     }
 
     /// Ids currently allocated.
@@ -71,17 +65,13 @@ impl IdPool {
     }
 
     fn locate(&self, id: u32) -> Result<(usize, u32), PoolError> {
-        let idx = id
-            .checked_sub(self.first)
-            .filter(|&i| i < self.capacity)
-            .ok_or(PoolError::OutOfRange(id))?;
+        let idx = id.checked_sub(self.first).filter(|&i| i < self.capacity).ok_or(PoolError::OutOfRange(id))?;
         Ok(((idx / 64) as usize, idx % 64))
     }
 
     /// Whether `id` is allocated.
     pub fn contains(&self, id: u32) -> bool {
-        self.locate(id)
-            .is_ok_and(|(w, b)| self.used[w] & (1 << b) != 0)
+        self.locate(id).is_ok_and(|(w, b)| self.used[w] & (1 << b) != 0)
     }
 
     /// Frees `id`.

@@ -35,10 +35,7 @@ impl PageSpace {
             })
             .collect();
         free.sort_unstable();
-        PageSpace {
-            free,
-            allocated: Vec::new(),
-        }
+        PageSpace { free, allocated: Vec::new() }
     }
 
     /// Free pages in total.
@@ -56,11 +53,7 @@ impl PageSpace {
         if pages == 0 {
             return Err(SpaceError::Empty);
         }
-        let i = self
-            .free
-            .iter()
-            .position(|(s, e)| e - s >= pages)
-            .ok_or(SpaceError::NoSpace { pages })?;
+        let i = self.free.iter().position(|(s, e)| e - s >= pages).ok_or(SpaceError::NoSpace { pages })?;
         let start = self.free[i].0;
         self.free[i].0 += pages;
         if self.free[i].0 == self.free[i].1 {
@@ -107,10 +100,7 @@ mod tests {
         let b = s.alloc(8).unwrap();
         assert_eq!(b, 0x80000);
         assert_eq!(s.alloc(1000), Err(SpaceError::NoSpace { pages: 1000 }));
-        assert_eq!(
-            s.free(b, 4),
-            Err(SpaceError::NotAllocated { pfn: b, pages: 4 })
-        );
+        assert_eq!(s.free(b, 4), Err(SpaceError::NotAllocated { pfn: b, pages: 4 }));
         s.free(b, 8).unwrap();
         s.free(a, 4).unwrap();
         assert_eq!(s.free_pages(), 260);

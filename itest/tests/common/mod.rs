@@ -14,9 +14,7 @@ pub const BOOT_TIMEOUT: Duration = Duration::from_secs(180);
 pub const CMD_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn log_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/itest")
-        .join(format!("{name}.log"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/itest").join(format!("{name}.log"))
 }
 
 /// Boots Xen + thindom with `cfg` adjustments and waits for the prompt.
@@ -37,11 +35,7 @@ pub fn boot(name: &str) -> Session {
 pub fn check<T>(s: &mut Session, f: impl FnOnce(&mut Session) -> Result<T>) -> T {
     match f(s) {
         Ok(v) => v,
-        Err(e) => panic!(
-            "{e:#}\n--- last 60 lines of {} ---\n{}\n---",
-            s.log_path().display(),
-            s.tail(60)
-        ),
+        Err(e) => panic!("{e:#}\n--- last 60 lines of {} ---\n{}\n---", s.log_path().display(), s.tail(60)),
     }
 }
 

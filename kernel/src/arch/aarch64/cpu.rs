@@ -36,3 +36,26 @@ macro_rules! read_sysreg {
     }};
 }
 pub(crate) use read_sysreg;
+
+/// Waits for an interrupt with IRQs masked, then opens a window in which a
+/// pending IRQ is taken, and masks again. Under Xen, `wfi` traps and blocks
+/// the vCPU until an interrupt is pending, so waiting costs no CPU.
+pub fn wait_for_interrupt() {
+    // SAFETY: the IRQ handler preserves all registers (entry.S); the
+    // window is between `daifclr` and `daifset`.
+    unsafe { asm!("dsb sy", "wfi", "msr daifclr, #2", "isb", "msr daifset, #2", options(nostack)) };
+}
+
+/// Programs the EL1 virtual timer to fire at counter value `cval`.
+pub fn vtimer_arm(cval: u64) {
+    // SAFETY: CNTV_CVAL_EL0 / CNTV_CTL_EL0 are ours to program.
+    unsafe {
+        asm!("msr cntv_cval_el0, {}", "msr cntv_ctl_el0, {}", "isb", in(reg) cval, in(reg) 1u64, options(nostack))
+    };
+}
+
+/// Stops the virtual timer (and deasserts its interrupt).
+pub fn vtimer_stop() {
+    // SAFETY: as above.
+    unsafe { asm!("msr cntv_ctl_el0, {}", "isb", in(reg) 2u64, options(nostack)) };
+}

@@ -11,16 +11,10 @@ extern "C" {
 
 /// Run-time `[start, end)` of the loaded image including bss and stack.
 pub fn image_range() -> (usize, usize) {
-    (
-        core::ptr::addr_of!(__image_start) as usize,
-        core::ptr::addr_of!(__image_end) as usize,
-    )
+    (core::ptr::addr_of!(__image_start) as usize, core::ptr::addr_of!(__image_end) as usize)
 }
 
 /// Run-time `[bottom, top)` of the boot stack.
 pub fn stack_range() -> (usize, usize) {
-    (
-        core::ptr::addr_of!(__stack_bottom) as usize,
-        core::ptr::addr_of!(__stack_top) as usize,
-    )
+    (core::ptr::addr_of!(__stack_bottom) as usize, core::ptr::addr_of!(__stack_top) as usize)
 }

@@ -2,5 +2,6 @@
 
 pub mod cpu;
 pub mod entry;
+pub mod gic;
 pub mod mmu;
 pub mod trap;

@@ -91,25 +91,11 @@ pub fn report(w: &mut dyn Write, f: &TrapFrame, kind: u64) {
     let _ = writeln!(w, "    EC   {ec:#04x} ({})", exception_class_name(ec));
     let _ = write!(w, "    ESR  {:#018x}  ISS {iss:#09x}", f.esr);
     if matches!(ec, 0x20 | 0x21 | 0x24 | 0x25) {
-        let wnr = if ec >= 0x24 && iss & (1 << 6) != 0 {
-            ", write"
-        } else {
-            ", read"
-        };
-        let _ = write!(
-            w,
-            " ({}{})",
-            fault_status(iss),
-            if ec >= 0x24 { wnr } else { "" }
-        );
+        let wnr = if ec >= 0x24 && iss & (1 << 6) != 0 { ", write" } else { ", read" };
+        let _ = write!(w, " ({}{})", fault_status(iss), if ec >= 0x24 { wnr } else { "" });
     }
     let _ = writeln!(w);
-    let _ = writeln!(
-        w,
-        "    ELR  {:#018x}  (image + {:#x})",
-        f.elr,
-        f.elr.wrapping_sub(base as u64)
-    );
+    let _ = writeln!(w, "    ELR  {:#018x}  (image + {:#x})", f.elr, f.elr.wrapping_sub(base as u64));
     let _ = writeln!(w, "    FAR  {:#018x}", f.far);
     let _ = writeln!(w, "    SPSR {:#018x}  SP {:#018x}", f.spsr, f.sp);
     for row in 0..8 {
@@ -127,6 +113,11 @@ pub fn report(w: &mut dyn Write, f: &TrapFrame, kind: u64) {
 /// Called from `exception_common` with the saved frame.
 #[no_mangle]
 extern "C" fn exception_handler(frame: &mut TrapFrame, kind: u64) {
+    if kind == 0x11 {
+        // IRQ taken at EL1 (inside a `wait_for_interrupt` window).
+        crate::irq::handle();
+        return;
+    }
     let mut w = RawWriter::new();
     report(&mut w, frame, kind);
     let _ = writeln!(w, "*** thindom: shutting down (SHUTDOWN_crash)");

@@ -1,0 +1,260 @@
+//! Event channels (2-level ABI): the shared-info page, upcall
+//! demultiplexing, a registry of bound ports, and waiting without burning
+//! CPU.
+//!
+//! Upcalls arrive as the GIC interrupt the DT's `/hypervisor` node names.
+//! Thread code runs with IRQs masked; IRQs are taken only inside
+//! [`wait`] (see `cpu::wait_for_interrupt`), so the upcall handler never
+//! races thread code. The handler only touches atomics: it clears Xen's
+//! pending bits and sets our per-port "soft pending" bits and counters,
+//! which [`take`] / [`wait`] consume.
+//!
+//! The shared-info page is written by Xen concurrently: it is accessed only
+//! with atomics at the offsets of `xen_abi::shared_info`.
+
+use crate::arch::cpu;
+use crate::xen::xen;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ptr::addr_of_mut;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use xen_abi::{memory, shared_info as si, DomId, DOMID_SELF};
+use xen_hyp::{Errno, EventChannels, EvtchnState};
+
+/// Ports addressable by the 2-level ABI on a 64-bit guest.
+pub const MAX_PORTS: u32 = si::EVTCHN_2L_NR_CHANNELS;
+const WORDS: usize = (MAX_PORTS / 64) as usize;
+
+#[repr(C, align(4096))]
+struct Page([u8; 4096]);
+
+/// The page whose frame Xen replaces with the shared-info page.
+static mut SHARED_INFO: Page = Page([0; 4096]);
+
+static SOFT_PENDING: [AtomicU64; WORDS] = [const { AtomicU64::new(0) }; WORDS];
+static COUNTS: [AtomicU32; MAX_PORTS as usize] = [const { AtomicU32::new(0) }; MAX_PORTS as usize];
+/// Upcall interrupts taken.
+pub static UPCALLS: AtomicU64 = AtomicU64::new(0);
+/// True once upcalls come by interrupt (else [`wait`] polls Xen).
+static IRQ_MODE: AtomicBool = AtomicBool::new(false);
+
+/// Names of the ports we bound (thread context only).
+static NAMES: spin::Mutex<BTreeMap<u32, String>> = spin::Mutex::new(BTreeMap::new());
+
+fn base() -> usize {
+    addr_of_mut!(SHARED_INFO) as usize
+}
+
+fn word(offset: usize) -> &'static AtomicU64 {
+    debug_assert!(offset.is_multiple_of(8) && offset < 4096);
+    // SAFETY: the page is mapped for the kernel's lifetime, `offset` is
+    // 8-byte aligned and inside it, and all accesses are atomic.
+    unsafe { &*((base() + offset) as *const AtomicU64) }
+}
+
+fn upcall_pending() -> &'static AtomicU8 {
+    // SAFETY: byte 0 of vcpu_info[0] in the mapped shared-info page.
+    unsafe { &*((base() + si::VCPU_INFO_UPCALL_PENDING) as *const AtomicU8) }
+}
+
+/// Maps Xen's shared-info page over our static page.
+pub fn map_shared_info() -> Result<(), Errno> {
+    xen().add_to_physmap(memory::XENMAPSPACE_SHARED_INFO, 0, (base() >> 12) as u64)
+}
+
+/// Switches to interrupt-driven upcalls (after the GIC is set up).
+pub fn set_irq_mode() {
+    IRQ_MODE.store(true, Ordering::SeqCst);
+}
+
+/// Whether upcalls are interrupt-driven.
+pub fn irq_mode() -> bool {
+    IRQ_MODE.load(Ordering::SeqCst)
+}
+
+/// Xen's wallclock from shared info: `(seconds, nanoseconds, version)`.
+pub fn wallclock() -> (u64, u32, u32) {
+    loop {
+        let v1 = word(si::WC_VERSION).load(Ordering::Acquire);
+        let hi = word(si::WC_NSEC).load(Ordering::Acquire);
+        let v2 = word(si::WC_VERSION).load(Ordering::Acquire);
+        let ver = v1 as u32;
+        if ver.is_multiple_of(2) && v1 == v2 {
+            let sec = (u64::from((hi >> 32) as u32) << 32) | (v1 >> 32);
+            return (sec, hi as u32, ver);
+        }
+    }
+}
+
+fn mark(port: u32) {
+    SOFT_PENDING[(port / 64) as usize].fetch_or(1 << (port % 64), Ordering::SeqCst);
+    COUNTS[port as usize].fetch_add(1, Ordering::Relaxed);
+}
+
+/// Consumes Xen's pending bits of unmasked ports (2-level scan).
+fn scan() {
+    loop {
+        upcall_pending().store(0, Ordering::SeqCst);
+        let sel = word(si::VCPU_INFO_PENDING_SEL).swap(0, Ordering::SeqCst);
+        if sel == 0 {
+            return;
+        }
+        let mut s = sel;
+        while s != 0 {
+            let w = s.trailing_zeros() as usize;
+            s &= s - 1;
+            let pend = word(si::EVTCHN_PENDING + w * 8).load(Ordering::Acquire)
+                & !word(si::EVTCHN_MASK + w * 8).load(Ordering::Acquire);
+            let mut p = pend;
+            while p != 0 {
+                let b = p.trailing_zeros();
+                p &= p - 1;
+                word(si::EVTCHN_PENDING + w * 8).fetch_and(!(1 << b), Ordering::SeqCst);
+                mark(w as u32 * 64 + b);
+            }
+        }
+    }
+}
+
+/// The upcall: called from the IRQ handler for the event-channel PPI.
+pub fn upcall() {
+    UPCALLS.fetch_add(1, Ordering::Relaxed);
+    scan();
+}
+
+/// Consumes our notification for `port`; true if there was one.
+pub fn take(port: u32) -> bool {
+    if port >= MAX_PORTS {
+        return false;
+    }
+    let bit = 1u64 << (port % 64);
+    SOFT_PENDING[(port / 64) as usize].fetch_and(!bit, Ordering::SeqCst) & bit != 0
+}
+
+/// Notifications received on `port` so far.
+pub fn count(port: u32) -> u32 {
+    COUNTS.get(port as usize).map_or(0, |c| c.load(Ordering::Relaxed))
+}
+
+/// Poll-mode fallback: moves Xen's pending bits of `ports` to ours.
+fn poll_pending(ports: &[u32]) {
+    for &p in ports {
+        let (w, b) = ((p / 64) as usize, p % 64);
+        if word(si::EVTCHN_PENDING + w * 8).fetch_and(!(1 << b), Ordering::SeqCst) & (1 << b) != 0 {
+            mark(p);
+        }
+    }
+}
+
+/// Waits until one of `ports` is notified (returns it) or `timeout_ns`
+/// passes (returns `None`). Costs no CPU while waiting.
+pub fn wait(ports: &[u32], timeout_ns: Option<u64>) -> Option<u32> {
+    let freq = crate::console::counter_freq();
+    let deadline = timeout_ns.map(|ns| cpu::counter().saturating_add(ns.saturating_mul(freq) / 1_000_000_000));
+    loop {
+        if !irq_mode() {
+            poll_pending(ports);
+        }
+        if let Some(&p) = ports.iter().find(|&&p| take(p)) {
+            cpu::vtimer_stop();
+            return Some(p);
+        }
+        if deadline.is_some_and(|d| cpu::counter() >= d) {
+            cpu::vtimer_stop();
+            return None;
+        }
+        if irq_mode() {
+            if let Some(d) = deadline {
+                cpu::vtimer_arm(d);
+            }
+            cpu::wait_for_interrupt();
+        } else if deadline.is_some() {
+            let _ = xen().yield_cpu();
+        } else {
+            let _ = xen().poll(ports, 0);
+        }
+    }
+}
+
+fn register(port: u32, name: &str) -> Result<u32, Errno> {
+    if port >= MAX_PORTS {
+        let _ = xen().close(port);
+        return Err(Errno::ENOSPC);
+    }
+    take(port);
+    NAMES.lock().insert(port, name.into());
+    if irq_mode() {
+        xen().unmask(port)?;
+    } else {
+        set_masked(port, true);
+    }
+    Ok(port)
+}
+
+fn set_masked(port: u32, masked: bool) {
+    let (w, bit) = ((port / 64) as usize, port % 64);
+    let a = word(si::EVTCHN_MASK + w * 8);
+    if masked {
+        a.fetch_or(1 << bit, Ordering::SeqCst);
+    } else {
+        a.fetch_and(!(1 << bit), Ordering::SeqCst);
+    }
+}
+
+/// Binds `virq` (on vCPU 0) to a new port named `name`.
+pub fn bind_virq(virq: u32, name: &str) -> Result<u32, Errno> {
+    register(xen().bind_virq(virq, 0)?, name)
+}
+
+/// Allocates an unbound port in Dom0 for `remote` to connect to.
+pub fn alloc_unbound(remote: DomId, name: &str) -> Result<u32, Errno> {
+    register(EventChannels::alloc_unbound(xen(), DOMID_SELF, remote)?, name)
+}
+
+/// Connects to `remote`'s unbound `remote_port`.
+pub fn bind_interdomain(remote: DomId, remote_port: u32, name: &str) -> Result<u32, Errno> {
+    register(xen().bind_interdomain(remote, remote_port)?, name)
+}
+
+/// Notifies the other end of `port`.
+pub fn send(port: u32) -> Result<(), Errno> {
+    xen().send(port)
+}
+
+/// Closes `port` and forgets it.
+pub fn close(port: u32) -> Result<(), Errno> {
+    set_masked(port, true);
+    let r = xen().close(port);
+    NAMES.lock().remove(&port);
+    take(port);
+    r
+}
+
+/// One row of `evtchn`.
+#[derive(Debug, Clone)]
+pub struct PortInfo {
+    pub port: u32,
+    pub name: String,
+    pub state: Result<(EvtchnState, u32), Errno>,
+    pub count: u32,
+    pub masked: bool,
+}
+
+/// Our bound ports with Xen's view of each.
+pub fn ports() -> Vec<PortInfo> {
+    let names: Vec<(u32, String)> = NAMES.lock().iter().map(|(p, n)| (*p, n.clone())).collect();
+    names
+        .into_iter()
+        .map(|(port, name)| {
+            let (w, b) = ((port / 64) as usize, port % 64);
+            PortInfo {
+                port,
+                name,
+                state: xen().status(DOMID_SELF, port),
+                count: count(port),
+                masked: word(si::EVTCHN_MASK + w * 8).load(Ordering::Relaxed) & (1 << b) != 0,
+            }
+        })
+        .collect()
+}

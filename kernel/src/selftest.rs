@@ -1,0 +1,250 @@
+//! `selftest`: exercises each Xen interface against the real hypervisor
+//! and prints one PASS/FAIL line per check.
+
+use crate::{evtchn, gnttab, mm, xen::xen};
+use alloc::alloc::{alloc_zeroed, dealloc, Layout};
+use alloc::format;
+use alloc::string::String;
+use core::sync::atomic::Ordering;
+use xen_abi::arch_arm::GUEST_RAM0_BASE;
+use xen_abi::DOMID_SELF;
+use xen_hyp::{DomainConfig, Domctls, EventChannels, EvtchnState, Physmap};
+use xen_mm::{ForeignError, GrantError};
+
+const SECOND: u64 = 1_000_000_000;
+
+/// A zeroed, page-aligned page from the heap.
+struct Page(*mut u8);
+
+impl Page {
+    fn new() -> Result<Page, String> {
+        let l = Layout::from_size_align(4096, 4096).map_err(|e| format!("{e}"))?;
+        // SAFETY: non-zero size layout.
+        let p = unsafe { alloc_zeroed(l) };
+        if p.is_null() {
+            return Err("out of memory".into());
+        }
+        Ok(Page(p))
+    }
+    fn pfn(&self) -> u64 {
+        self.0 as u64 >> 12
+    }
+    fn fill(&self, seed: u8) {
+        for i in 0..4096 {
+            // SAFETY: our own page; volatile because Xen may read it.
+            unsafe { self.0.add(i).write_volatile(seed.wrapping_add(i as u8)) };
+        }
+    }
+    fn get(&self, i: usize) -> u8 {
+        // SAFETY: in-bounds read of our page; volatile because Xen may
+        // have written it through a grant.
+        unsafe { self.0.add(i % 4096).read_volatile() }
+    }
+}
+
+impl Drop for Page {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { dealloc(self.0, Layout::from_size_align_unchecked(4096, 4096)) };
+    }
+}
+
+/// Reads byte `i` of a page mapped at `addr` (foreign or grant mapping).
+fn peek(addr: u64, i: usize) -> u8 {
+    // SAFETY: `addr` is a page mapped by Xen into our Normal-mapped space
+    // for the duration of the check; volatile because the owner may write.
+    unsafe { ((addr as usize + i % 4096) as *const u8).read_volatile() }
+}
+
+fn poke(addr: u64, i: usize, v: u8) {
+    // SAFETY: as in `peek`, for a writable mapping.
+    unsafe { ((addr as usize + i % 4096) as *mut u8).write_volatile(v) };
+}
+
+type Check = fn() -> Result<String, String>;
+
+/// Runs all checks; returns `(passed, failed)`.
+pub fn run() -> (usize, usize) {
+    let checks: [(&str, Check); 7] = [
+        ("shared-info", shared_info),
+        ("timer-wait", timer_wait),
+        ("evtchn-loopback", evtchn_loopback),
+        ("virq-dom-exc-bound", dom_exc_bound),
+        ("grant-map", grant_map),
+        ("grant-copy", grant_copy),
+        ("foreign-map", foreign_map),
+    ];
+    let (mut pass, mut fail) = (0, 0);
+    for (name, f) in checks {
+        match f() {
+            Ok(detail) => {
+                pass += 1;
+                println!("selftest: {name}: PASS ({detail})");
+            }
+            Err(why) => {
+                fail += 1;
+                println!("selftest: {name}: FAIL ({why})");
+            }
+        }
+    }
+    println!("selftest: {pass}/{} checks passed", pass + fail);
+    (pass, fail)
+}
+
+fn shared_info() -> Result<String, String> {
+    let (sec, nsec, ver) = evtchn::wallclock();
+    if !ver.is_multiple_of(2) {
+        return Err(format!("wallclock version {ver} is odd"));
+    }
+    Ok(format!("wallclock {sec}.{nsec:09} s, version {ver}"))
+}
+
+fn timer_wait() -> Result<String, String> {
+    let port = evtchn::alloc_unbound(0, "selftest-idle").map_err(|e| format!("alloc_unbound: {e}"))?;
+    let t0 = crate::console::uptime_ns();
+    let irqs0 = crate::irq::TIMER_IRQS.load(Ordering::SeqCst);
+    let got = evtchn::wait(&[port], Some(50_000_000));
+    let dt = crate::console::uptime_ns() - t0;
+    let irqs = crate::irq::TIMER_IRQS.load(Ordering::SeqCst) - irqs0;
+    let _ = evtchn::close(port);
+    match got {
+        None if dt >= 50_000_000 && irqs > 0 => {
+            Ok(format!("50 ms wait ended by the virtual timer after {} us", dt / 1000))
+        }
+        other => Err(format!("wait returned {other:?} after {} us with {irqs} timer interrupt(s)", dt / 1000)),
+    }
+}
+
+fn evtchn_loopback() -> Result<String, String> {
+    if !evtchn::irq_mode() {
+        return Err("upcalls are not interrupt-driven".into());
+    }
+    let a = evtchn::alloc_unbound(0, "selftest-a").map_err(|e| format!("alloc_unbound: {e}"))?;
+    let b = match evtchn::bind_interdomain(0, a, "selftest-b") {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = evtchn::close(a);
+            return Err(format!("bind_interdomain: {e}"));
+        }
+    };
+    let r = (|| {
+        let st = xen().status(DOMID_SELF, a).map_err(|e| format!("status: {e}"))?.0;
+        if st != (EvtchnState::Interdomain { remote: 0, remote_port: b }) {
+            return Err(format!("port {a} status {st:?}"));
+        }
+        let before = evtchn::UPCALLS.load(Ordering::SeqCst);
+        evtchn::send(b).map_err(|e| format!("send: {e}"))?;
+        evtchn::wait(&[a], Some(SECOND)).ok_or(format!("no upcall on port {a} within 1 s"))?;
+        let irqs = evtchn::UPCALLS.load(Ordering::SeqCst) - before;
+        if irqs == 0 {
+            return Err("event seen without an upcall interrupt".into());
+        }
+        evtchn::send(a).map_err(|e| format!("send back: {e}"))?;
+        evtchn::wait(&[b], Some(SECOND)).ok_or(format!("no upcall on port {b} within 1 s"))?;
+        Ok(format!("ports {a}<->{b}, delivered by {irqs} upcall interrupt(s)"))
+    })();
+    let _ = evtchn::close(b);
+    let _ = evtchn::close(a);
+    let closed = xen().status(DOMID_SELF, a).map(|s| s.0);
+    match (r, closed) {
+        (Ok(s), Ok(EvtchnState::Closed)) => Ok(s),
+        (Ok(_), c) => Err(format!("port {a} after close: {c:?}")),
+        (Err(e), _) => Err(e),
+    }
+}
+
+fn dom_exc_bound() -> Result<String, String> {
+    let port = crate::kmain::dom_exc_port().ok_or("VIRQ_DOM_EXC not bound")?;
+    match xen().status(DOMID_SELF, port) {
+        Ok((EvtchnState::Virq(3), vcpu)) => Ok(format!("port {port}, vcpu {vcpu}")),
+        other => Err(format!("port {port}: {other:?}")),
+    }
+}
+
+fn grant_map() -> Result<String, String> {
+    let page = Page::new()?;
+    page.fill(0x5a);
+    let r = gnttab::grant(0, page.pfn(), false).map_err(|e| format!("grant: {e}"))?;
+    let m = match gnttab::map(0, r, false) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = gnttab::revoke(r);
+            return Err(format!("map_grant_ref of ref {r}: {e}"));
+        }
+    };
+    let same = (0..4096).all(|i| peek(m.addr, i) == page.get(i));
+    poke(m.addr, 7, 0xee);
+    let wrote = page.get(7) == 0xee;
+    let refused = gnttab::revoke(r);
+    let unmapped = gnttab::unmap(m);
+    let revoked = gnttab::revoke(r);
+    match (same, wrote, refused, unmapped, revoked) {
+        (true, true, Err(GrantError::InUse(_)), Ok(()), Ok(())) => {
+            Ok(format!("ref {r} mapped back and read, write seen, revoke refused while mapped"))
+        }
+        other => Err(format!(
+            "read {} write {} revoke-while-mapped {:?} unmap {:?} revoke {:?}",
+            other.0, other.1, other.2, other.3, other.4
+        )),
+    }
+}
+
+fn grant_copy() -> Result<String, String> {
+    let src = Page::new()?;
+    let dst = Page::new()?;
+    src.fill(0x33);
+    let r = gnttab::grant(0, src.pfn(), true).map_err(|e| format!("grant: {e}"))?;
+    let res = gnttab::copy_from(0, r, 100, dst.pfn(), 200, 64);
+    let revoked = gnttab::revoke(r);
+    res.map_err(|e| format!("GNTTABOP_copy: {e}"))?;
+    revoked.map_err(|e| format!("revoke: {e}"))?;
+    if (0..64).all(|i| dst.get(200 + i) == src.get(100 + i)) && dst.get(199) == 0 && dst.get(264) == 0 {
+        Ok(format!("64 bytes copied from ref {r}"))
+    } else {
+        Err("copied bytes differ".into())
+    }
+}
+
+fn foreign_map() -> Result<String, String> {
+    let d = xen().create_domain(&DomainConfig::default()).map_err(|e| format!("createdomain: {e}"))?;
+    let r = foreign_map_in(d);
+    let destroyed = xen().destroy_domain(d);
+    let exc = crate::kmain::dom_exc_port().and_then(|p| evtchn::wait(&[p], Some(2 * SECOND)));
+    let s = r?;
+    destroyed.map_err(|e| format!("destroydomain {d}: {e}"))?;
+    if exc.is_none() {
+        return Err(format!("{s}; but no VIRQ_DOM_EXC after destroying domain {d}"));
+    }
+    Ok(format!("{s}; VIRQ_DOM_EXC on destroy"))
+}
+
+fn foreign_map_in(d: u16) -> Result<String, String> {
+    let gfn = GUEST_RAM0_BASE >> 12;
+    xen().set_max_mem(d, 1024).map_err(|e| format!("max_mem: {e}"))?;
+    let mut gfns = [gfn, gfn + 1];
+    let n = xen().populate_physmap(d, &mut gfns, 0).map_err(|e| format!("populate_physmap: {e}"))?;
+    if n != 2 {
+        return Err(format!("populate_physmap populated {n} of 2"));
+    }
+    let free0 = mm::free_pages();
+    let m = mm::map_foreign(d, &[gfn]).map_err(|e| format!("map: {e}"))?;
+    for i in 0..4096 {
+        poke(m.addr(), i, (i as u8) ^ 0xa5);
+    }
+    mm::unmap_foreign(m).map_err(|e| format!("unmap: {e}"))?;
+    let m = mm::map_foreign(d, &[gfn, gfn + 1]).map_err(|e| format!("second map: {e}"))?;
+    let kept = (0..4096).all(|i| peek(m.addr(), i) == (i as u8) ^ 0xa5);
+    mm::unmap_foreign(m).map_err(|e| format!("unmap: {e}"))?;
+    if !kept {
+        return Err("pattern written through the first mapping not read back".into());
+    }
+    let bad = mm::map_foreign(d, &[gfn, 0x0dea_d000]);
+    let errs = match bad {
+        Err(ForeignError::Pages(p)) if p.len() == 1 && p[0].0 == 1 => format!("page 1: {}", p[0].1),
+        other => return Err(format!("mapping a missing gfn: {other:?}")),
+    };
+    if mm::free_pages() != free0 {
+        return Err("mapping space not restored".into());
+    }
+    Ok(format!("domain {d}: page written, unmapped, mapped again and read back; bad gfn reported ({errs})"))
+}
