@@ -71,30 +71,11 @@ fn boot(runs: usize) -> Result<()> {
     }
     let size = std::fs::metadata(&img.image)?.len();
     println!("\nthindom boot figures over {runs} runs (median), Xen 4.17 + QEMU TCG on this host:");
-    println!(
-        "  QEMU start -> Xen banner       {:>8.3} s",
-        median(&mut t_xen)
-    );
-    println!(
-        "  QEMU start -> thindom line 1   {:>8.3} s",
-        median(&mut t_first)
-    );
-    println!(
-        "  QEMU start -> shell prompt     {:>8.3} s",
-        median(&mut t_prompt)
-    );
-    println!(
-        "  image size                     {:>8} bytes ({:.1} KiB)",
-        size,
-        size as f64 / 1024.0
-    );
-    println!(
-        "  heap high-water at prompt      {:>8.0} bytes",
-        median(&mut hw)
-    );
-    println!(
-        "  image in RAM (incl. bss, stack) {:>7} KiB",
-        resident / 1024
-    );
+    println!("  QEMU start -> Xen banner       {:>8.3} s", median(&mut t_xen));
+    println!("  QEMU start -> thindom line 1   {:>8.3} s", median(&mut t_first));
+    println!("  QEMU start -> shell prompt     {:>8.3} s", median(&mut t_prompt));
+    println!("  image size                     {:>8} bytes ({:.1} KiB)", size, size as f64 / 1024.0);
+    println!("  heap high-water at prompt      {:>8.0} bytes", median(&mut hw));
+    println!("  image in RAM (incl. bss, stack) {:>7} KiB", resident / 1024);
     Ok(())
 }

@@ -22,11 +22,7 @@ pub fn build_image(release: bool) -> Result<Built> {
     }
     util::cargo(&args)?;
     let profile = if release { "release" } else { "debug" };
-    let elf = root()
-        .join("target")
-        .join(TARGET)
-        .join(profile)
-        .join("thindom");
+    let elf = root().join("target").join(TARGET).join(profile).join("thindom");
     let out_dir = root().join("target/thindom");
     std::fs::create_dir_all(&out_dir)?;
     let image = out_dir.join(if release { "Image" } else { "Image-debug" });
@@ -47,9 +43,7 @@ pub fn elf_to_image(data: &[u8]) -> Result<Vec<u8>> {
             continue;
         }
         let paddr = ph.p_paddr(endian) as usize;
-        let bytes = ph
-            .data(endian, data)
-            .map_err(|_| anyhow::anyhow!("bad segment"))?;
+        let bytes = ph.data(endian, data).map_err(|_| anyhow::anyhow!("bad segment"))?;
         if out.len() < paddr + bytes.len() {
             out.resize(paddr + bytes.len(), 0);
         }

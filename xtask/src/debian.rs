@@ -16,11 +16,7 @@ fn apt_dir() -> PathBuf {
 
 fn apt(sub: &[&str]) -> Command {
     let d = apt_dir();
-    let mut c = Command::new(if sub[0] == "download" || sub[0] == "update" {
-        "apt-get"
-    } else {
-        "apt-cache"
-    });
+    let mut c = Command::new(if sub[0] == "download" || sub[0] == "update" { "apt-get" } else { "apt-cache" });
     c.arg("-q")
         .arg("-oAPT::Architecture=arm64")
         .arg("-oAPT::Architectures=arm64")
@@ -36,10 +32,7 @@ fn apt(sub: &[&str]) -> Command {
 fn ensure_lists() -> Result<()> {
     let lists = apt_dir().join("lists");
     let have = std::fs::read_dir(&lists)
-        .map(|d| {
-            d.flatten()
-                .any(|e| e.file_name().to_string_lossy().contains("Packages"))
-        })
+        .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().contains("Packages")))
         .unwrap_or(false);
     if have {
         return Ok(());
@@ -93,11 +86,7 @@ pub fn ensure(name: &str) -> Result<PathBuf> {
     }
     std::fs::create_dir_all(&root)?;
     util::run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root))?;
-    let fname = deb
-        .file_name()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .into_owned();
+    let fname = deb.file_name().unwrap_or_default().to_string_lossy().into_owned();
     std::fs::write(&stamp, format!("{fname}\n"))?;
     println!("setup: unpacked {fname} into {}", root.display());
     Ok(root)
@@ -115,7 +104,5 @@ pub fn xen() -> Result<PathBuf> {
 
 /// The version string of an unpacked package, from its stamp.
 pub fn stamp(name: &str) -> Option<String> {
-    std::fs::read_to_string(cache().join("debian").join(name).join(".thindom-stamp"))
-        .ok()
-        .map(|s| s.trim().to_string())
+    std::fs::read_to_string(cache().join("debian").join(name).join(".thindom-stamp")).ok().map(|s| s.trim().to_string())
 }

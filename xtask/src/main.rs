@@ -66,11 +66,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Run(args) => qemu::run_interactive(&args),
-        Cmd::Test {
-            host_only,
-            qemu_only,
-            filter,
-        } => test(host_only, qemu_only, filter),
+        Cmd::Test { host_only, qemu_only, filter } => test(host_only, qemu_only, filter),
         Cmd::Lint => lint(),
         Cmd::Bench(b) => bench::run(b),
     }
@@ -79,25 +75,8 @@ fn main() -> Result<()> {
 fn lint() -> Result<()> {
     util::banner("rustfmt and clippy");
     util::cargo(&["fmt", "--all", "--check"])?;
-    util::cargo(&[
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ])?;
-    util::cargo(&[
-        "clippy",
-        "-p",
-        "thindom",
-        "--release",
-        "--target",
-        setup::TARGET,
-        "--",
-        "-D",
-        "warnings",
-    ])
+    util::cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    util::cargo(&["clippy", "-p", "thindom", "--release", "--target", setup::TARGET, "--", "-D", "warnings"])
 }
 
 fn test(host_only: bool, qemu_only: bool, filter: Option<String>) -> Result<()> {

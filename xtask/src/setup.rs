@@ -9,11 +9,8 @@ use std::process::Command;
 pub const TARGET: &str = "aarch64-unknown-none-softfloat";
 
 /// Host programs and the Debian packages that provide them.
-const HOST_TOOLS: &[(&str, &str)] = &[
-    ("qemu-system-aarch64", "qemu-system-arm"),
-    ("dpkg-deb", "dpkg"),
-    ("xenstore-read", "xenstore-utils"),
-];
+const HOST_TOOLS: &[(&str, &str)] =
+    &[("qemu-system-aarch64", "qemu-system-arm"), ("dpkg-deb", "dpkg"), ("xenstore-read", "xenstore-utils")];
 
 /// Debian arm64 packages fetched into `.cache/debian`.
 pub const ARM64_PACKAGES: &[&str] = &["xen-hypervisor-4.17-arm64", "busybox-static"];
@@ -34,21 +31,13 @@ fn ensure_verbose(verbose: bool) -> Result<()> {
     for p in ARM64_PACKAGES {
         let root = debian::ensure(p)?;
         if verbose {
-            println!(
-                "setup: {p}: {} ({})",
-                debian::stamp(p).unwrap_or_default(),
-                root.display()
-            );
+            println!("setup: {p}: {} ({})", debian::stamp(p).unwrap_or_default(), root.display());
         }
     }
     let linux = debian::resolve("linux-image-arm64")?;
     let root = debian::ensure(&linux)?;
     if verbose {
-        println!(
-            "setup: {linux}: {} ({})",
-            debian::stamp(&linux).unwrap_or_default(),
-            root.display()
-        );
+        println!("setup: {linux}: {} ({})", debian::stamp(&linux).unwrap_or_default(), root.display());
         println!("setup: Xen is {}", debian::xen()?.display());
         println!("setup: all present");
     }
@@ -71,11 +60,7 @@ fn ensure_target(verbose: bool) -> Result<()> {
 }
 
 fn ensure_host_tools(verbose: bool) -> Result<()> {
-    let missing: Vec<&str> = HOST_TOOLS
-        .iter()
-        .filter(|(prog, _)| !util::have(prog))
-        .map(|(_, pkg)| *pkg)
-        .collect();
+    let missing: Vec<&str> = HOST_TOOLS.iter().filter(|(prog, _)| !util::have(prog)).map(|(_, pkg)| *pkg).collect();
     if missing.is_empty() {
         if verbose {
             println!("setup: host tools present (qemu-system-aarch64, dpkg-deb, xenstore-utils)");
@@ -83,11 +68,7 @@ fn ensure_host_tools(verbose: bool) -> Result<()> {
         return Ok(());
     }
     println!("setup: apt-get install {}", missing.join(" "));
-    let sudo = if util::output(Command::new("id").arg("-u"))?.trim() == "0" {
-        None
-    } else {
-        Some("sudo")
-    };
+    let sudo = if util::output(Command::new("id").arg("-u"))?.trim() == "0" { None } else { Some("sudo") };
     let mut update = Command::new(sudo.unwrap_or("apt-get"));
     if sudo.is_some() {
         update.arg("apt-get");
@@ -98,8 +79,6 @@ fn ensure_host_tools(verbose: bool) -> Result<()> {
     if sudo.is_some() {
         inst.arg("apt-get");
     }
-    inst.env("DEBIAN_FRONTEND", "noninteractive")
-        .args(["install", "-y", "-q"])
-        .args(&missing);
+    inst.env("DEBIAN_FRONTEND", "noninteractive").args(["install", "-y", "-q"]).args(&missing);
     util::run(&mut inst)
 }

@@ -59,9 +59,8 @@ impl QemuConfig {
     /// test` (`THINDOM_IMAGE`, `THINDOM_XEN`, optional `THINDOM_RAMDISK`).
     pub fn from_env() -> Result<Self> {
         let var = |k: &str| {
-            std::env::var(k).with_context(|| {
-                format!("{k} is not set: run the integration tests with `cargo xtask test`")
-            })
+            std::env::var(k)
+                .with_context(|| format!("{k} is not set: run the integration tests with `cargo xtask test`"))
         };
         let mut c = QemuConfig::new(var("THINDOM_XEN")?.into(), var("THINDOM_IMAGE")?.into());
         if let Ok(r) = std::env::var("THINDOM_RAMDISK") {
@@ -98,15 +97,8 @@ impl QemuConfig {
         } else {
             c.args(["-display", "none", "-monitor", "none", "-serial", "stdio"]);
         }
-        c.arg("-kernel")
-            .arg(&self.xen)
-            .arg("-append")
-            .arg(self.xen_cmdline());
-        let args = if self.dom0_args.is_empty() {
-            DEFAULT_DOM0_ARGS
-        } else {
-            &self.dom0_args
-        };
+        c.arg("-kernel").arg(&self.xen).arg("-append").arg(self.xen_cmdline());
+        let args = if self.dom0_args.is_empty() { DEFAULT_DOM0_ARGS } else { &self.dom0_args };
         let loader = format!(
             "guest-loader,addr={DOM0_KERNEL_ADDR:#x},kernel={},bootargs={}",
             self.dom0.display(),
@@ -114,10 +106,7 @@ impl QemuConfig {
         );
         c.arg("-device").arg(loader);
         if let Some(r) = &self.ramdisk {
-            c.arg("-device").arg(format!(
-                "guest-loader,addr={DOM0_RAMDISK_ADDR:#x},initrd={}",
-                r.display()
-            ));
+            c.arg("-device").arg(format!("guest-loader,addr={DOM0_RAMDISK_ADDR:#x},initrd={}", r.display()));
         }
         c.args(&self.extra);
         c

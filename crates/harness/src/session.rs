@@ -44,13 +44,9 @@ impl Session {
             std::fs::create_dir_all(d)?;
         }
         let mut cmd = cfg.command(false);
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let start = Instant::now();
-        let mut child = cmd
-            .spawn()
-            .with_context(|| format!("cannot start {cmd:?}"))?;
+        let mut child = cmd.spawn().with_context(|| format!("cannot start {cmd:?}"))?;
         let stdin = child.stdin.take().context("no stdin")?;
         let mut stdout = child.stdout.take().context("no stdout")?;
         let mut stderr = child.stderr.take().context("no stderr")?;
@@ -83,21 +79,11 @@ impl Session {
             let _ = stderr.read_to_string(&mut s);
             if !s.is_empty() {
                 let (m, cv) = &*sh;
-                m.lock()
-                    .expect("harness lock")
-                    .buf
-                    .extend_from_slice(format!("\n[qemu stderr] {s}").as_bytes());
+                m.lock().expect("harness lock").buf.extend_from_slice(format!("\n[qemu stderr] {s}").as_bytes());
                 cv.notify_all();
             }
         });
-        Ok(Session {
-            child,
-            stdin,
-            shared,
-            cursor: 0,
-            start,
-            log: log.to_path_buf(),
-        })
+        Ok(Session { child, stdin, shared, cursor: 0, start, log: log.to_path_buf() })
     }
 
     /// Path of the log file.
@@ -125,11 +111,7 @@ impl Session {
     /// When (since start) the byte at `offset` arrived.
     pub fn time_at(&self, offset: usize) -> Option<Duration> {
         let s = self.shared.0.lock().expect("harness lock");
-        s.marks
-            .iter()
-            .rev()
-            .find(|(_, o)| *o <= offset)
-            .map(|(t, _)| *t)
+        s.marks.iter().rev().find(|(_, o)| *o <= offset).map(|(t, _)| *t)
     }
 
     /// Waits until `re` matches output after the cursor; returns the text

@@ -130,8 +130,7 @@ pub fn header_total_size(head: &[u8]) -> Option<usize> {
 }
 
 fn be32(b: &[u8], i: usize) -> Option<u32> {
-    b.get(i * 4..i * 4 + 4)
-        .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+    b.get(i * 4..i * 4 + 4).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
 }
 
 /// Converts a GIC `interrupts` triple to an INTID.
@@ -146,11 +145,7 @@ pub fn gic_intid(kind: u32, num: u32) -> Option<u32> {
 fn regions(node: &fdt::node::FdtNode<'_, '_>) -> Vec<Region> {
     node.reg()
         .map(|it| {
-            it.map(|r| Region {
-                base: r.starting_address as usize as u64,
-                size: r.size.unwrap_or(0) as u64,
-            })
-            .collect()
+            it.map(|r| Region { base: r.starting_address as usize as u64, size: r.size.unwrap_or(0) as u64 }).collect()
         })
         .unwrap_or_default()
 }
@@ -169,19 +164,12 @@ impl Platform {
             return Err(Error::Missing("a memory node"));
         }
         let chosen = fdt.find_node("/chosen");
-        let bootargs = chosen
-            .as_ref()
-            .and_then(|c| c.property("bootargs"))
-            .and_then(|p| p.as_str())
-            .unwrap_or("")
-            .to_string();
+        let bootargs =
+            chosen.as_ref().and_then(|c| c.property("bootargs")).and_then(|p| p.as_str()).unwrap_or("").to_string();
         let initrd = chosen.as_ref().and_then(|c| {
             let s = c.property("linux,initrd-start")?.as_usize()? as u64;
             let e = c.property("linux,initrd-end")?.as_usize()? as u64;
-            (e > s).then_some(Region {
-                base: s,
-                size: e - s,
-            })
+            (e > s).then_some(Region { base: s, size: e - s })
         });
         Ok(Platform {
             model: fdt.root().model().to_string(),
@@ -200,27 +188,20 @@ impl Platform {
         let Some(node) = fdt.find_node("/hypervisor") else {
             return Ok(None);
         };
-        let compat = node
-            .compatible()
-            .ok_or(Error::Missing("/hypervisor compatible"))?;
+        let compat = node.compatible().ok_or(Error::Missing("/hypervisor compatible"))?;
         let version = compat
             .all()
             .find_map(|c| c.strip_prefix("xen,xen-"))
             .ok_or(Error::Missing("/hypervisor compatible \"xen,xen-X.Y\""))?
             .to_string();
         let mut regs = regions(&node).into_iter();
-        let grant_table = regs
-            .next()
-            .ok_or(Error::Missing("/hypervisor reg (grant table)"))?;
-        let irq = node
-            .property("interrupts")
-            .ok_or(Error::Missing("/hypervisor interrupts"))?;
+        let grant_table = regs.next().ok_or(Error::Missing("/hypervisor reg (grant table)"))?;
+        let irq = node.property("interrupts").ok_or(Error::Missing("/hypervisor interrupts"))?;
         let (kind, num, flags) = (be32(irq.value, 0), be32(irq.value, 1), be32(irq.value, 2));
         let (Some(kind), Some(num), Some(flags)) = (kind, num, flags) else {
             return Err(Error::Missing("/hypervisor interrupts (3 cells)"));
         };
-        let evtchn_intid =
-            gic_intid(kind, num).ok_or(Error::Missing("/hypervisor interrupts (GIC PPI/SPI)"))?;
+        let evtchn_intid = gic_intid(kind, num).ok_or(Error::Missing("/hypervisor interrupts (GIC PPI/SPI)"))?;
         Ok(Some(Hypervisor {
             version,
             grant_table,
@@ -233,34 +214,20 @@ impl Platform {
     fn gic(fdt: &Fdt<'_>) -> Option<Gic> {
         if let Some(n) = fdt.find_compatible(&["arm,gic-v3"]) {
             let r = regions(&n);
-            return Some(Gic::V3 {
-                dist: *r.first()?,
-                redist: *r.get(1)?,
-            });
+            return Some(Gic::V3 { dist: *r.first()?, redist: *r.get(1)? });
         }
         let n = fdt.find_compatible(&["arm,cortex-a15-gic", "arm,gic-400", "arm,cortex-a9-gic"])?;
         let r = regions(&n);
-        Some(Gic::V2 {
-            dist: *r.first()?,
-            cpu: *r.get(1)?,
-        })
+        Some(Gic::V2 { dist: *r.first()?, cpu: *r.get(1)? })
     }
 
     fn timer(fdt: &Fdt<'_>) -> Timer {
         let Some(n) = fdt.find_compatible(&["arm,armv8-timer", "arm,armv7-timer"]) else {
             return Timer::default();
         };
-        let clock_frequency = n
-            .property("clock-frequency")
-            .and_then(|p| p.as_usize())
-            .map(|f| f as u32);
-        let virt_intid = n
-            .property("interrupts")
-            .and_then(|p| gic_intid(be32(p.value, 6)?, be32(p.value, 7)?));
-        Timer {
-            clock_frequency,
-            virt_intid,
-        }
+        let clock_frequency = n.property("clock-frequency").and_then(|p| p.as_usize()).map(|f| f as u32);
+        let virt_intid = n.property("interrupts").and_then(|p| gic_intid(be32(p.value, 6)?, be32(p.value, 7)?));
+        Timer { clock_frequency, virt_intid }
     }
 
     /// Whether `[base, base+len)` is memory that must be mapped normal
@@ -268,8 +235,7 @@ impl Platform {
     pub fn is_normal_memory(&self, base: u64, len: u64) -> bool {
         self.memory.iter().any(|r| r.overlaps(base, len))
             || self.hypervisor.as_ref().is_some_and(|h| {
-                h.grant_table.overlaps(base, len)
-                    || h.extended_regions.iter().any(|r| r.overlaps(base, len))
+                h.grant_table.overlaps(base, len) || h.extended_regions.iter().any(|r| r.overlaps(base, len))
             })
     }
 

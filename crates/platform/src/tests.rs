@@ -11,15 +11,13 @@ fn xen_dom0_dtb(gic_v3: bool, with_hyp: bool) -> Vec<u8> {
     w.property_u32("#size-cells", 2).unwrap();
     w.property_string("model", "linux,dummy-virt").unwrap();
     let chosen = w.begin_node("chosen").unwrap();
-    w.property_string("bootargs", "console=hvc0 thindom.test=1")
-        .unwrap();
+    w.property_string("bootargs", "console=hvc0 thindom.test=1").unwrap();
     w.property_u64("linux,initrd-start", 0x4c00_0000).unwrap();
     w.property_u64("linux,initrd-end", 0x4c01_0000).unwrap();
     w.end_node(chosen).unwrap();
     let mem = w.begin_node("memory@50000000").unwrap();
     w.property_string("device_type", "memory").unwrap();
-    w.property_array_u64("reg", &[0x5000_0000, 0x0800_0000])
-        .unwrap();
+    w.property_array_u64("reg", &[0x5000_0000, 0x0800_0000]).unwrap();
     w.end_node(mem).unwrap();
     let cpus = w.begin_node("cpus").unwrap();
     w.property_u32("#address-cells", 1).unwrap();
@@ -32,41 +30,23 @@ fn xen_dom0_dtb(gic_v3: bool, with_hyp: bool) -> Vec<u8> {
     if gic_v3 {
         let g = w.begin_node("interrupt-controller@8000000").unwrap();
         w.property_string("compatible", "arm,gic-v3").unwrap();
-        w.property_array_u64("reg", &[0x0800_0000, 0x10000, 0x080a_0000, 0xf6_0000])
-            .unwrap();
+        w.property_array_u64("reg", &[0x0800_0000, 0x10000, 0x080a_0000, 0xf6_0000]).unwrap();
         w.end_node(g).unwrap();
     } else {
         let g = w.begin_node("interrupt-controller@8000000").unwrap();
-        w.property_string("compatible", "arm,cortex-a15-gic")
-            .unwrap();
-        w.property_array_u64("reg", &[0x0800_0000, 0x10000, 0x0801_0000, 0x2000])
-            .unwrap();
+        w.property_string("compatible", "arm,cortex-a15-gic").unwrap();
+        w.property_array_u64("reg", &[0x0800_0000, 0x10000, 0x0801_0000, 0x2000]).unwrap();
         w.end_node(g).unwrap();
     }
     let t = w.begin_node("timer").unwrap();
     w.property_string("compatible", "arm,armv8-timer").unwrap();
-    w.property_array_u32(
-        "interrupts",
-        &[1, 13, 0xf08, 1, 14, 0xf08, 1, 11, 0xf08, 1, 10, 0xf08],
-    )
-    .unwrap();
+    w.property_array_u32("interrupts", &[1, 13, 0xf08, 1, 14, 0xf08, 1, 11, 0xf08, 1, 10, 0xf08]).unwrap();
     w.end_node(t).unwrap();
     if with_hyp {
         let h = w.begin_node("hypervisor").unwrap();
-        w.property_string_list("compatible", vec!["xen,xen-4.17".into(), "xen,xen".into()])
+        w.property_string_list("compatible", vec!["xen,xen-4.17".into(), "xen,xen".into()]).unwrap();
+        w.property_array_u64("reg", &[0x3800_0000, 0x40000, 0x4040_0000, 0x1fc0_0000, 0x8000_0000, 0x4000_0000])
             .unwrap();
-        w.property_array_u64(
-            "reg",
-            &[
-                0x3800_0000,
-                0x40000,
-                0x4040_0000,
-                0x1fc0_0000,
-                0x8000_0000,
-                0x4000_0000,
-            ],
-        )
-        .unwrap();
         w.property_array_u32("interrupts", &[1, 0, 0xf08]).unwrap();
         w.end_node(h).unwrap();
     }
@@ -79,31 +59,13 @@ fn reads_xen_dom0_tree() {
     let blob = xen_dom0_dtb(true, true);
     assert_eq!(header_total_size(&blob), Some(blob.len()));
     let p = Platform::parse(&blob).unwrap();
-    assert_eq!(
-        p.memory,
-        vec![Region {
-            base: 0x5000_0000,
-            size: 0x0800_0000
-        }]
-    );
+    assert_eq!(p.memory, vec![Region { base: 0x5000_0000, size: 0x0800_0000 }]);
     assert_eq!(p.bootargs, "console=hvc0 thindom.test=1");
-    assert_eq!(
-        p.initrd,
-        Some(Region {
-            base: 0x4c00_0000,
-            size: 0x1_0000
-        })
-    );
+    assert_eq!(p.initrd, Some(Region { base: 0x4c00_0000, size: 0x1_0000 }));
     assert_eq!(p.cpus, 1);
     let h = p.hypervisor.clone().unwrap();
     assert_eq!(h.version, "4.17");
-    assert_eq!(
-        h.grant_table,
-        Region {
-            base: 0x3800_0000,
-            size: 0x40000
-        }
-    );
+    assert_eq!(h.grant_table, Region { base: 0x3800_0000, size: 0x40000 });
     assert_eq!(h.extended_regions.len(), 2);
     assert_eq!(h.evtchn_intid, 16);
     assert_eq!(p.gic.as_ref().map(Gic::version), Some(3));
@@ -117,16 +79,7 @@ fn reads_xen_dom0_tree() {
 fn reads_gicv2_and_no_hypervisor() {
     let p = Platform::parse(&xen_dom0_dtb(false, false)).unwrap();
     assert!(p.hypervisor.is_none());
-    assert!(matches!(
-        p.gic,
-        Some(Gic::V2 {
-            cpu: Region {
-                base: 0x0801_0000,
-                ..
-            },
-            ..
-        })
-    ));
+    assert!(matches!(p.gic, Some(Gic::V2 { cpu: Region { base: 0x0801_0000, .. }, .. })));
 }
 
 #[test]

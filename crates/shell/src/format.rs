@@ -8,8 +8,7 @@ use xen_abi::sysctl as abi;
 use xen_hyp::{DomainInfo, PhysInfo, VersionInfo};
 
 /// `xl list`'s header line.
-pub const LIST_HEADER: &str =
-    "Name                                        ID   Mem VCPUs\tState\tTime(s)";
+pub const LIST_HEADER: &str = "Name                                        ID   Mem VCPUs\tState\tTime(s)";
 
 /// One `xl list` row.
 pub fn list_row(name: &str, d: &DomainInfo) -> String {
@@ -54,20 +53,11 @@ fn virt_caps(c: u32) -> String {
     let caps = [
         (abi::XEN_SYSCTL_PHYSCAP_PV, " pv"),
         (abi::XEN_SYSCTL_PHYSCAP_HVM, " hvm"),
-        (
-            abi::XEN_SYSCTL_PHYSCAP_HVM | abi::XEN_SYSCTL_PHYSCAP_DIRECTIO,
-            " hvm_directio",
-        ),
-        (
-            abi::XEN_SYSCTL_PHYSCAP_PV | abi::XEN_SYSCTL_PHYSCAP_DIRECTIO,
-            " pv_directio",
-        ),
+        (abi::XEN_SYSCTL_PHYSCAP_HVM | abi::XEN_SYSCTL_PHYSCAP_DIRECTIO, " hvm_directio"),
+        (abi::XEN_SYSCTL_PHYSCAP_PV | abi::XEN_SYSCTL_PHYSCAP_DIRECTIO, " pv_directio"),
         (abi::XEN_SYSCTL_PHYSCAP_HAP, " hap"),
         (abi::XEN_SYSCTL_PHYSCAP_SHADOW, " shadow"),
-        (
-            abi::XEN_SYSCTL_PHYSCAP_IOMMU_HAP_PT_SHARE,
-            " iommu_hap_pt_share",
-        ),
+        (abi::XEN_SYSCTL_PHYSCAP_IOMMU_HAP_PT_SHARE, " iommu_hap_pt_share"),
         (abi::XEN_SYSCTL_PHYSCAP_VMTRACE, " vmtrace"),
         (abi::XEN_SYSCTL_PHYSCAP_GNTTAB_V1, " gnttab-v1"),
         (abi::XEN_SYSCTL_PHYSCAP_GNTTAB_V2, " gnttab-v2"),
@@ -105,19 +95,10 @@ pub fn info(p: &PhysInfo, v: &VersionInfo, sched: u32, extra: &HostExtra) -> Str
     kv("nr_nodes", &p.nr_nodes);
     kv("cores_per_socket", &p.cores_per_socket);
     kv("threads_per_core", &p.threads_per_core);
-    kv(
-        "cpu_mhz",
-        &format!("{}.{:03}", p.cpu_khz / 1000, p.cpu_khz % 1000),
-    );
-    kv(
-        "virt_caps",
-        &String::from(virt_caps(p.capabilities).trim_start()),
-    );
+    kv("cpu_mhz", &format!("{}.{:03}", p.cpu_khz / 1000, p.cpu_khz % 1000));
+    kv("virt_caps", &String::from(virt_caps(p.capabilities).trim_start()));
     kv("total_memory", &mib(p.total_pages));
-    kv(
-        "free_memory",
-        &mib(p.free_pages.saturating_sub(p.outstanding_pages)),
-    );
+    kv("free_memory", &mib(p.free_pages.saturating_sub(p.outstanding_pages)));
     kv("outstanding_claims", &mib(p.outstanding_pages));
     kv("xen_major", &v.major);
     kv("xen_minor", &v.minor);
@@ -140,14 +121,7 @@ pub fn info(p: &PhysInfo, v: &VersionInfo, sched: u32, extra: &HostExtra) -> Str
 /// `version` command output.
 pub fn version(v: &VersionInfo) -> String {
     let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "Xen version {} ({}@{}) ({})",
-        version_string(v),
-        v.compile_by,
-        v.compile_domain,
-        v.compiler
-    );
+    let _ = writeln!(o, "Xen version {} ({}@{}) ({})", version_string(v), v.compile_by, v.compile_domain, v.compiler);
     let _ = writeln!(o, "extraversion: {}", v.extra);
     let _ = writeln!(o, "changeset:    {}", v.changeset);
     let _ = writeln!(o, "capabilities: {}", v.capabilities);
@@ -158,13 +132,7 @@ pub fn version(v: &VersionInfo) -> String {
 /// Formats a duration in ns as `1d 02:03:04.567` / `02:03:04.567`.
 pub fn uptime(ns: u64) -> String {
     let ms = ns / 1_000_000;
-    let (d, h, m, s, ms) = (
-        ms / 86_400_000,
-        ms / 3_600_000 % 24,
-        ms / 60_000 % 60,
-        ms / 1000 % 60,
-        ms % 1000,
-    );
+    let (d, h, m, s, ms) = (ms / 86_400_000, ms / 3_600_000 % 24, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
     if d > 0 {
         format!("{d}d {h:02}:{m:02}:{s:02}.{ms:03}")
     } else {
@@ -187,25 +155,17 @@ mod tests {
             ..Default::default()
         };
         let row = list_row("Domain-0", &d);
-        assert_eq!(
-            row,
-            "Domain-0                                     0   128     1     r-----      12.3"
-        );
+        assert_eq!(row, "Domain-0                                     0   128     1     r-----      12.3");
         let t = list(&[d], &|_| "Domain-0".into());
         assert!(t.starts_with(LIST_HEADER));
     }
 
     #[test]
     fn crashed_and_paused_states() {
-        let d = DomainInfo {
-            flags: abi::XEN_DOMINF_PAUSED | abi::XEN_DOMINF_SHUTDOWN | (3 << 16),
-            ..Default::default()
-        };
+        let d =
+            DomainInfo { flags: abi::XEN_DOMINF_PAUSED | abi::XEN_DOMINF_SHUTDOWN | (3 << 16), ..Default::default() };
         assert_eq!(&d.state().letters(), b"--p-c-");
-        let d = DomainInfo {
-            flags: abi::XEN_DOMINF_BLOCKED | abi::XEN_DOMINF_SHUTDOWN,
-            ..Default::default()
-        };
+        let d = DomainInfo { flags: abi::XEN_DOMINF_BLOCKED | abi::XEN_DOMINF_SHUTDOWN, ..Default::default() };
         assert_eq!(&d.state().letters(), b"-b-s--");
     }
 
@@ -219,21 +179,12 @@ mod tests {
             capabilities: abi::XEN_SYSCTL_PHYSCAP_HVM | abi::XEN_SYSCTL_PHYSCAP_HAP,
             ..Default::default()
         };
-        let v = VersionInfo {
-            major: 4,
-            minor: 17,
-            extra: ".5".into(),
-            ..Default::default()
-        };
+        let v = VersionInfo { major: 4, minor: 17, extra: ".5".into(), ..Default::default() };
         let s = info(
             &p,
             &v,
             abi::XEN_SCHEDULER_CREDIT2,
-            &HostExtra {
-                host: "thindom".into(),
-                dom0_mem_kib: 131072,
-                dom0_vcpus: 1,
-            },
+            &HostExtra { host: "thindom".into(), dom0_mem_kib: 131072, dom0_vcpus: 1 },
         );
         assert!(s.contains("nr_cpus                : 2\n"), "{s}");
         assert!(s.contains("total_memory           : 2048\n"));

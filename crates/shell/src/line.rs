@@ -81,9 +81,7 @@ impl LineEditor {
             (None, true) => None,
         };
         self.browse = next;
-        self.buf = next
-            .and_then(|i| self.history.get(i).cloned())
-            .unwrap_or_default();
+        self.buf = next.and_then(|i| self.history.get(i).cloned()).unwrap_or_default();
         self.redraw(out);
     }
 
@@ -92,11 +90,7 @@ impl LineEditor {
         let was_cr = core::mem::replace(&mut self.last_cr, false);
         match self.esc {
             Esc::Started => {
-                self.esc = if b == b'[' || b == b'O' {
-                    Esc::Csi
-                } else {
-                    Esc::None
-                };
+                self.esc = if b == b'[' || b == b'O' { Esc::Csi } else { Esc::None };
                 return Event::None;
             }
             Esc::Csi => {
@@ -163,11 +157,7 @@ mod tests {
 
     fn feed(ed: &mut LineEditor, s: &[u8]) -> (alloc::vec::Vec<Event>, String) {
         let mut out = String::new();
-        let ev = s
-            .iter()
-            .map(|&b| ed.feed(b, &mut out))
-            .filter(|e| *e != Event::None)
-            .collect();
+        let ev = s.iter().map(|&b| ed.feed(b, &mut out)).filter(|e| *e != Event::None).collect();
         (ev, out)
     }
 
