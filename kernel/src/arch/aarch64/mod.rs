@@ -1,7 +1,4 @@
-//! aarch64 (EL1, under Xen).
+//! aarch64 (EL1, under Xen): the shared runtime plus Dom0's trap handler.
 
-pub mod cpu;
-pub mod entry;
-pub mod gic;
-pub mod mmu;
+pub use aarch64_rt::{cpu, entry, gic, mmu};
 pub mod trap;

@@ -10,7 +10,7 @@
 //! unaligned access) maps the GiBs holding the image and the DTB as Normal;
 //! `remap` (after the DT is parsed) builds the full map and switches to it.
 
-use super::cpu::read_sysreg;
+use crate::cpu::read_sysreg;
 use core::arch::asm;
 use core::ptr::addr_of_mut;
 
