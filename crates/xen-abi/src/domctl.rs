@@ -82,3 +82,102 @@ pub struct DomctlPagingMempool {
     pub size: u64,
 }
 crate::assert_size!(DomctlPagingMempool, 8);
+
+/// `public/arch-arm.h: struct vcpu_guest_core_regs` (AArch64 names).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct VcpuGuestCoreRegs {
+    /// x0..x30.
+    pub x: [u64; 31],
+    pub pc64: u64,
+    pub cpsr: u64,
+    pub spsr_el1: u64,
+    pub spsr_fiq: u32,
+    pub spsr_irq: u32,
+    pub spsr_und: u32,
+    pub spsr_abt: u32,
+    pub sp_el0: u64,
+    pub sp_el1: u64,
+    pub elr_el1: u64,
+}
+crate::assert_size!(VcpuGuestCoreRegs, 312);
+crate::assert_offset!(VcpuGuestCoreRegs, pc64, 248);
+crate::assert_offset!(VcpuGuestCoreRegs, sp_el0, 288);
+
+/// `public/arch-arm.h: struct vcpu_guest_context`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct VcpuGuestContext {
+    pub flags: u32,
+    pub _pad: u32,
+    pub user_regs: VcpuGuestCoreRegs,
+    pub sctlr: u64,
+    pub ttbcr: u64,
+    pub ttbr0: u64,
+    pub ttbr1: u64,
+}
+crate::assert_size!(VcpuGuestContext, 352);
+crate::assert_offset!(VcpuGuestContext, sctlr, 320);
+
+/// `public/arch-arm.h: SCTLR_GUEST_INIT`.
+pub const SCTLR_GUEST_INIT: u64 = 0x00c5_0078;
+
+/// `public/domctl.h: struct xen_domctl_vcpucontext`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct DomctlVcpuContext {
+    pub vcpu: u32,
+    pub _pad: u32,
+    /// Handle to a `vcpu_guest_context`.
+    pub ctxt: u64,
+}
+crate::assert_size!(DomctlVcpuContext, 16);
+
+/// `public/domctl.h: struct xen_domctl_iomem_permission`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct DomctlIomemPermission {
+    pub first_mfn: u64,
+    pub nr_mfns: u64,
+    pub allow_access: u8,
+    pub _pad: [u8; 7],
+}
+crate::assert_size!(DomctlIomemPermission, 24);
+
+/// `public/domctl.h: struct xen_domctl_memory_mapping`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct DomctlMemoryMapping {
+    pub first_gfn: u64,
+    pub first_mfn: u64,
+    pub nr_mfns: u64,
+    pub add_mapping: u32,
+    pub _pad: u32,
+}
+crate::assert_size!(DomctlMemoryMapping, 32);
+
+/// `public/domctl.h: struct xen_domctl_irq_permission`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct DomctlIrqPermission {
+    pub pirq: u32,
+    pub allow_access: u8,
+    pub _pad: [u8; 3],
+}
+crate::assert_size!(DomctlIrqPermission, 8);
+
+/// `public/domctl.h: PT_IRQ_TYPE_SPI`.
+pub const PT_IRQ_TYPE_SPI: u32 = 4;
+
+/// `public/domctl.h: struct xen_domctl_bind_pt_irq` with the `spi` member
+/// of its union (the union is 16 bytes, 8-aligned, for the x86 msi member).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct DomctlBindPtIrq {
+    pub machine_irq: u32,
+    pub irq_type: u32,
+    pub spi: u16,
+    pub _pad: [u16; 7],
+}
+crate::assert_size!(DomctlBindPtIrq, 24);
+crate::assert_offset!(DomctlBindPtIrq, spi, 8);

@@ -60,6 +60,36 @@ pub trait Domctls {
     fn set_address_size(&self, dom: DomId, bits: u32) -> Result<()>;
     /// `XEN_DOMCTL_set_paging_mempool_size` in bytes.
     fn set_paging_mempool(&self, dom: DomId, bytes: u64) -> Result<()>;
+    /// `XEN_DOMCTL_setvcpucontext` for `vcpu`.
+    fn set_vcpu_context(&self, dom: DomId, vcpu: u32, ctx: &abi::VcpuGuestContext) -> Result<()>;
+    /// `XEN_DOMCTL_iomem_permission`: lets `dom` map `nr` machine frames.
+    fn iomem_permission(&self, dom: DomId, first_mfn: u64, nr: u64, allow: bool) -> Result<()>;
+    /// `XEN_DOMCTL_memory_mapping`: maps machine frames at `dom`'s gfns.
+    fn memory_mapping(&self, dom: DomId, first_gfn: u64, first_mfn: u64, nr: u64, add: bool) -> Result<()>;
+    /// `XEN_DOMCTL_irq_permission` for a physical IRQ.
+    fn irq_permission(&self, dom: DomId, irq: u32, allow: bool) -> Result<()>;
+    /// `XEN_DOMCTL_bind_pt_irq`: routes physical SPI `irq` to `dom` as the
+    /// same virtual SPI.
+    fn bind_pt_irq(&self, dom: DomId, irq: u32) -> Result<()>;
+}
+
+/// HVM parameters (`HVMOP_set_param` / `HVMOP_get_param`).
+pub trait HvmParams {
+    fn set_param(&self, dom: DomId, index: u32, value: u64) -> Result<()>;
+    fn get_param(&self, dom: DomId, index: u32) -> Result<u64>;
+}
+
+impl<H: Hypercall> HvmParams for Xen<H> {
+    fn set_param(&self, dom: DomId, index: u32, value: u64) -> Result<()> {
+        let mut p = xen_abi::hvm::HvmParam { domid: dom, pad: 0, index, value };
+        self.call_struct(hc::HVM_OP, xen_abi::hvm::HVMOP_SET_PARAM, &mut p).map(drop)
+    }
+
+    fn get_param(&self, dom: DomId, index: u32) -> Result<u64> {
+        let mut p = xen_abi::hvm::HvmParam { domid: dom, pad: 0, index, value: 0 };
+        self.call_struct(hc::HVM_OP, xen_abi::hvm::HVMOP_GET_PARAM, &mut p)?;
+        Ok(p.value)
+    }
 }
 
 impl<H: Hypercall> Xen<H> {
@@ -74,8 +104,9 @@ impl<H: Hypercall> Xen<H> {
         };
         let n = core::mem::size_of::<T>();
         d.u[..n].copy_from_slice(payload.as_bytes());
-        // SAFETY: `d` is a live `struct xen_domctl`; Xen reads and writes
-        // only within it for these payloads (no embedded guest handles).
+        // SAFETY: `d` is a live `struct xen_domctl`; the only payload with
+        // an embedded handle (vcpucontext) points at a struct the caller
+        // borrows for the duration of this call.
         Errno::check(unsafe { self.h.call(hc::DOMCTL, [addr(&d), 0, 0, 0, 0]) })?;
         payload.as_mut_bytes().copy_from_slice(&d.u[..n]);
         Ok(d.domain)
@@ -141,5 +172,32 @@ impl<H: Hypercall> Domctls for Xen<H> {
     fn set_paging_mempool(&self, dom: DomId, bytes: u64) -> Result<()> {
         self.domctl(abi::XEN_DOMCTL_SET_PAGING_MEMPOOL_SIZE, dom, &mut abi::DomctlPagingMempool { size: bytes })
             .map(drop)
+    }
+
+    fn set_vcpu_context(&self, dom: DomId, vcpu: u32, ctx: &abi::VcpuGuestContext) -> Result<()> {
+        // The context is passed by handle: `ctx` outlives the call.
+        let mut v = abi::DomctlVcpuContext { vcpu, _pad: 0, ctxt: addr(ctx) };
+        self.domctl(abi::XEN_DOMCTL_SETVCPUCONTEXT, dom, &mut v).map(drop)
+    }
+
+    fn iomem_permission(&self, dom: DomId, first_mfn: u64, nr: u64, allow: bool) -> Result<()> {
+        let mut p = abi::DomctlIomemPermission { first_mfn, nr_mfns: nr, allow_access: allow as u8, _pad: [0; 7] };
+        self.domctl(abi::XEN_DOMCTL_IOMEM_PERMISSION, dom, &mut p).map(drop)
+    }
+
+    fn memory_mapping(&self, dom: DomId, first_gfn: u64, first_mfn: u64, nr: u64, add: bool) -> Result<()> {
+        let mut p = abi::DomctlMemoryMapping { first_gfn, first_mfn, nr_mfns: nr, add_mapping: add as u32, _pad: 0 };
+        self.domctl(abi::XEN_DOMCTL_MEMORY_MAPPING, dom, &mut p).map(drop)
+    }
+
+    fn irq_permission(&self, dom: DomId, irq: u32, allow: bool) -> Result<()> {
+        let mut p = abi::DomctlIrqPermission { pirq: irq, allow_access: allow as u8, _pad: [0; 3] };
+        self.domctl(abi::XEN_DOMCTL_IRQ_PERMISSION, dom, &mut p).map(drop)
+    }
+
+    fn bind_pt_irq(&self, dom: DomId, irq: u32) -> Result<()> {
+        let spi = u16::try_from(irq).map_err(|_| Errno::EINVAL)?;
+        let mut p = abi::DomctlBindPtIrq { machine_irq: irq, irq_type: abi::PT_IRQ_TYPE_SPI, spi, _pad: [0; 7] };
+        self.domctl(abi::XEN_DOMCTL_BIND_PT_IRQ, dom, &mut p).map(drop)
     }
 }

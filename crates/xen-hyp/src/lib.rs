@@ -22,7 +22,7 @@ mod ops;
 mod sysctl;
 mod version;
 
-pub use domctl::{DomainConfig, Domctls};
+pub use domctl::{DomainConfig, Domctls, HvmParams};
 pub use iface::{EventChannels, EvtchnState, GrantError, GrantTables, Physmap};
 
 pub use sysctl::{DomainInfo, DomainState, PhysInfo};
