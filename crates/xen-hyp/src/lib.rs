@@ -17,6 +17,8 @@
 extern crate alloc;
 
 mod domctl;
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+pub mod hvc;
 mod iface;
 mod ops;
 mod sysctl;
