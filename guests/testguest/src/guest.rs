@@ -1,0 +1,211 @@
+//! Boot, console, and the test actions.
+
+use crate::ring::Shared;
+use crate::store::Store;
+use aarch64_rt::{cpu, entry, mmu, trap};
+use core::fmt::Write;
+use core::ptr::addr_of_mut;
+use xen_abi::{arch_arm as g, hvm, sched, DOMID_SELF};
+use xen_hyp::{hvc::Hvc, EventChannels, HvmParams, Xen};
+
+static XEN: Xen<Hvc> = Xen::new(Hvc);
+
+pub fn xen() -> &'static Xen<Hvc> {
+    &XEN
+}
+
+#[global_allocator]
+static HEAP: talc::Talck<spin::Mutex<()>, talc::ErrOnOom> = talc::Talc::new(talc::ErrOnOom).lock();
+static mut ARENA: [u8; 128 * 1024] = [0; 128 * 1024];
+
+/// The PV console (address of the ring page and its event channel).
+static mut CONSOLE: (usize, u32) = (0, 0);
+
+/// Writes to the PV console ring, waiting while it is full.
+pub struct Console;
+
+impl Write for Console {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        // SAFETY: set once during boot before any output.
+        let (addr, port) = unsafe { CONSOLE };
+        if addr == 0 {
+            return Ok(());
+        }
+        let page = Shared(addr);
+        let mut rest = s.as_bytes();
+        let mut spins = 0;
+        while !rest.is_empty() && spins < 100_000 {
+            let n = xencons::write_output(&page, rest).map_err(|_| core::fmt::Error)?;
+            let _ = xen().send(port);
+            if n == 0 {
+                spins += 1;
+                let _ = xen().yield_cpu();
+            }
+            rest = &rest[n..];
+        }
+        Ok(())
+    }
+}
+
+macro_rules! say {
+    ($($a:tt)*) => {{ let _ = writeln!(Console, $($a)*); }};
+}
+
+/// Yields until `ready()` or `secs` seconds pass.
+pub fn yield_until(ready: impl Fn() -> bool, secs: u64) -> Result<(), alloc::string::String> {
+    let deadline = cpu::counter() + secs * cpu::counter_freq();
+    while !ready() {
+        if cpu::counter() > deadline {
+            return Err(alloc::string::String::from("timed out waiting for the backend"));
+        }
+        let _ = xen().yield_cpu();
+    }
+    Ok(())
+}
+
+fn shutdown(reason: u32) -> ! {
+    loop {
+        let _ = xen().shutdown(reason);
+    }
+}
+
+#[no_mangle]
+extern "C" fn rust_start(dtb: usize, _base: usize, _bad: usize) -> ! {
+    let (start, end) = entry::image_range();
+    // SAFETY: first Rust code, MMU off; RAM, DTB and the magic pages are
+    // the only memory this guest touches.
+    unsafe {
+        mmu::enable_early(&[
+            (start as u64, (end - start) as u64),
+            (dtb as u64, 2 << 20),
+            (g::GUEST_MAGIC_BASE, g::GUEST_MAGIC_SIZE),
+        ])
+    };
+    // SAFETY: the arena is used only by the allocator.
+    let _ = unsafe { HEAP.lock().claim(talc::Span::from_array(addr_of_mut!(ARENA))) };
+    let param = |i| xen().get_param(DOMID_SELF, i).unwrap_or(0);
+    let (con_pfn, con_port) = (param(hvm::HVM_PARAM_CONSOLE_PFN), param(hvm::HVM_PARAM_CONSOLE_EVTCHN));
+    // SAFETY: single-threaded boot, before any output.
+    unsafe { CONSOLE = ((con_pfn << 12) as usize, con_port as u32) };
+    // SAFETY: Xen passes the DTB address in x0; the builder puts the DTB in
+    // RAM, which is mapped; its header gives the size.
+    let head = unsafe { core::slice::from_raw_parts(dtb as *const u8, 8) };
+    let size = platform::header_total_size(head).unwrap_or(8).min(64 << 10);
+    // SAFETY: as above, for `size` bytes.
+    let blob = unsafe { core::slice::from_raw_parts(dtb as *const u8, size) };
+    let p = match platform::Platform::parse(blob) {
+        Ok(p) => p,
+        Err(e) => {
+            say!("testguest: bad device tree: {e}");
+            shutdown(sched::SHUTDOWN_CRASH)
+        }
+    };
+    let mem = p.memory.first().map_or((0, 0), |m| (m.base, m.size >> 20));
+    let gic = p.gic.as_ref().map_or(0, |g| g.version());
+    let hyp = p.hypervisor.as_ref().map_or((0, 0), |h| (h.grant_table.base, h.evtchn_intid));
+    say!("testguest: hello from a Rust guest on Xen");
+    say!(
+        "testguest: memory {:#x} {} MiB, {} vcpu(s), GICv{gic}, grant table {:#x}, evtchn PPI {}",
+        mem.0,
+        mem.1,
+        p.cpus,
+        hyp.0,
+        hyp.1
+    );
+    say!("testguest: bootargs \"{}\"", p.bootargs);
+    store_checks(param(hvm::HVM_PARAM_STORE_PFN), param(hvm::HVM_PARAM_STORE_EVTCHN) as u32);
+    let action = p.bootargs.split_whitespace().find_map(|w| w.strip_prefix("action=")).unwrap_or("poweroff");
+    match action {
+        "reboot" => {
+            say!("testguest: rebooting");
+            shutdown(sched::SHUTDOWN_REBOOT)
+        }
+        "crash" => {
+            say!("testguest: crashing on purpose");
+            // SAFETY: deliberately faults; the handler reports and shuts down.
+            unsafe { core::ptr::read_volatile(0xdead_0000_0000 as *const u64) };
+            shutdown(sched::SHUTDOWN_CRASH)
+        }
+        "echo" => echo(),
+        "flood" => flood(),
+        _ => {
+            say!("testguest: powering off");
+            shutdown(sched::SHUTDOWN_POWEROFF)
+        }
+    }
+}
+
+fn store_checks(pfn: u64, port: u32) {
+    if pfn == 0 {
+        say!("testguest: no xenstore");
+        return;
+    }
+    let mut s = Store::new((pfn << 12) as usize, port);
+    match s.read("domid") {
+        Ok(id) => say!("testguest: xenstore domid = {id}"),
+        Err(e) => return say!("testguest: xenstore read domid failed: {e}"),
+    }
+    match s.read("name") {
+        Ok(n) => say!("testguest: xenstore name = {n}"),
+        Err(e) => say!("testguest: xenstore read name failed: {e}"),
+    }
+    match s.write("data/greeting", "hello-from-testguest").and_then(|_| s.read("data/greeting")) {
+        Ok(v) => say!("testguest: xenstore wrote and read back data/greeting = {v}"),
+        Err(e) => say!("testguest: xenstore write failed: {e}"),
+    }
+    match s.read("/local/domain/0/name") {
+        Ok(v) => say!("testguest: xenstore read of Dom0's name was allowed?! ({v})"),
+        Err(e) => say!("testguest: xenstore read of Dom0's name refused: {e}"),
+    }
+}
+
+/// Echoes console input, a line at a time, until "quit".
+fn echo() -> ! {
+    say!("testguest: echo mode, type quit to power off");
+    // SAFETY: set during boot.
+    let (addr, _) = unsafe { CONSOLE };
+    let page = Shared(addr);
+    let mut line = alloc::string::String::new();
+    loop {
+        let mut buf = [0u8; 64];
+        let n = xencons::read_input(&page, &mut buf).unwrap_or(0);
+        if n == 0 {
+            let _ = xen().yield_cpu();
+            continue;
+        }
+        for &b in &buf[..n] {
+            if b == b'\r' || b == b'\n' {
+                say!("testguest: echo: {line}");
+                if line.trim() == "quit" {
+                    say!("testguest: powering off");
+                    shutdown(sched::SHUTDOWN_POWEROFF);
+                }
+                line.clear();
+            } else if line.len() < 256 {
+                line.push(b as char);
+            }
+        }
+    }
+}
+
+/// Writes console output as fast as it can, forever (tests Dom0's bounds).
+fn flood() -> ! {
+    let mut i = 0u64;
+    loop {
+        say!("testguest: flood line {i} ................................................");
+        i += 1;
+    }
+}
+
+#[no_mangle]
+extern "C" fn exception_handler(frame: &mut trap::TrapFrame, kind: u64) {
+    trap::report(&mut Console, frame, kind);
+    say!("*** testguest: shutting down (SHUTDOWN_crash)");
+    shutdown(sched::SHUTDOWN_CRASH)
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    say!("*** testguest panic: {info}");
+    shutdown(sched::SHUTDOWN_CRASH)
+}

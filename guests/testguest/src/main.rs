@@ -1,0 +1,23 @@
+//! `testguest`: a minimal Rust DomU that proves thindom's domain builder,
+//! console daemon and XenStore work, fast.
+//!
+//! It boots from the arm64 Image header like Linux (same runtime as Dom0,
+//! `aarch64-rt`), reads the device tree the builder generated, finds its
+//! console and XenStore rings through HVM params, prints what it learned
+//! on its PV console, reads and writes its XenStore keys, and then acts on
+//! its command line: `action=poweroff` (default), `reboot`, `crash`, or
+//! `echo` (echo console input back until it reads "quit", then power off).
+#![cfg_attr(target_os = "none", no_std, no_main)]
+
+#[cfg(not(target_os = "none"))]
+fn main() {}
+
+#[cfg(target_os = "none")]
+extern crate alloc;
+
+#[cfg(target_os = "none")]
+mod guest;
+#[cfg(target_os = "none")]
+mod ring;
+#[cfg(target_os = "none")]
+mod store;
