@@ -35,6 +35,28 @@ pub const COMMANDS: &[Command] = &[
     Command { name: "mem", usage: "mem", help: "thindom's heap usage", run: mem },
     Command { name: "evtchn", usage: "evtchn", help: "Dom0's bound event channels and their state", run: evtchn_cmd },
     Command { name: "gnttab", usage: "gnttab", help: "grant-table and mapping-space usage", run: gnttab_cmd },
+    Command {
+        name: "create",
+        usage: "create <cfg> [-p] [key=value..]",
+        help: "create a domain from a configuration (like xl create)",
+        run: create,
+    },
+    Command { name: "destroy", usage: "destroy <dom>", help: "destroy a domain at once", run: destroy },
+    Command { name: "shutdown", usage: "shutdown <dom>", help: "shut a domain down (poweroff)", run: shutdown },
+    Command { name: "pause", usage: "pause <dom>", help: "pause a domain", run: pause },
+    Command { name: "unpause", usage: "unpause <dom>", help: "unpause a domain", run: unpause },
+    Command {
+        name: "console",
+        usage: "console <dom>",
+        help: "attach to a domain's console (Ctrl-] detaches)",
+        run: console_cmd,
+    },
+    Command {
+        name: "config-list",
+        usage: "config-list",
+        help: "domain configurations (boot ramdisk and built-in)",
+        run: config_list,
+    },
     Command { name: "selftest", usage: "selftest", help: "exercise each Xen interface against Xen", run: selftest },
     Command { name: "dt", usage: "dt", help: "what the device tree told thindom", run: dt },
     Command { name: "poweroff", usage: "poweroff", help: "shut down Dom0 and the machine", run: poweroff },
@@ -70,11 +92,7 @@ fn version(_: &Boot, _: &[String]) {
 }
 
 fn domain_name(id: u16) -> String {
-    if id == 0 {
-        "Domain-0".to_string()
-    } else {
-        format!("(domain {id})")
-    }
+    crate::toolstack::name(id)
 }
 
 fn list(boot: &Boot, _: &[String]) {
@@ -148,7 +166,10 @@ fn poweroff(_: &Boot, _: &[String]) {
     crate::xen::shutdown(xen_abi::sched::SHUTDOWN_POWEROFF);
 }
 
-fn reboot(_: &Boot, _: &[String]) {
+fn reboot(_: &Boot, args: &[String]) {
+    if let Some(d) = args.first() {
+        return with_domain("reboot", d, |id| crate::toolstack::shutdown(id, xen_abi::sched::SHUTDOWN_REBOOT));
+    }
     println!("thindom: rebooting");
     crate::xen::shutdown(xen_abi::sched::SHUTDOWN_REBOOT);
 }
@@ -205,4 +226,91 @@ fn gnttab_cmd(_: &Boot, _: &[String]) {
 
 fn selftest(_: &Boot, _: &[String]) {
     crate::selftest::run();
+}
+
+/// Runs `f` on the domain named by `arg` (name or id), printing errors.
+fn with_domain(cmd: &str, arg: &str, f: impl FnOnce(u16) -> Result<(), String>) {
+    match crate::toolstack::find(arg) {
+        Some(id) => {
+            if let Err(e) = f(id) {
+                println!("{cmd}: {e}");
+            }
+        }
+        None => println!("{cmd}: no domain {arg:?}"),
+    }
+}
+
+fn one_domain_arg<'a>(cmd: &str, args: &'a [String]) -> Option<&'a str> {
+    match args {
+        [d] => Some(d.as_str()),
+        _ => {
+            println!("usage: {cmd} <dom>");
+            None
+        }
+    }
+}
+
+fn create(boot: &Boot, args: &[String]) {
+    if let Some(e) = &boot.interface_error {
+        return println!("create: {e}");
+    }
+    let paused = args.iter().any(|a| a == "-p");
+    let rest: alloc::vec::Vec<&String> = args.iter().filter(|a| *a != "-p").collect();
+    let Some((cfg, overrides)) = rest.split_first() else { return println!("usage: create <cfg> [-p] [key=value..]") };
+    println!("Parsing config from {cfg}");
+    let ov: alloc::vec::Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    match crate::toolstack::create(cfg, &ov, paused) {
+        Ok(id) => {
+            println!("Started domain {} (id={id}){}", crate::toolstack::name(id), if paused { ", paused" } else { "" })
+        }
+        Err(e) => println!("create: {e}"),
+    }
+}
+
+fn destroy(_: &Boot, args: &[String]) {
+    if let Some(d) = one_domain_arg("destroy", args) {
+        with_domain("destroy", d, crate::toolstack::destroy);
+    }
+}
+
+fn shutdown(_: &Boot, args: &[String]) {
+    if let Some(d) = one_domain_arg("shutdown", args) {
+        with_domain("shutdown", d, |id| crate::toolstack::shutdown(id, xen_abi::sched::SHUTDOWN_POWEROFF));
+    }
+}
+
+fn pause(_: &Boot, args: &[String]) {
+    if let Some(d) = one_domain_arg("pause", args) {
+        with_domain("pause", d, crate::toolstack::pause);
+    }
+}
+
+fn unpause(_: &Boot, args: &[String]) {
+    if let Some(d) = one_domain_arg("unpause", args) {
+        with_domain("unpause", d, crate::toolstack::unpause);
+    }
+}
+
+fn console_cmd(_: &Boot, args: &[String]) {
+    if let Some(d) = one_domain_arg("console", args) {
+        with_domain("console", d, crate::kmain::attach);
+    }
+}
+
+fn config_list(_: &Boot, _: &[String]) {
+    println!("{:<24} {:<9} {:<16} {:>6} {:>5}", "Config", "Source", "Name", "Mem", "VCPUs");
+    for c in crate::bootdisk::configs() {
+        match xlcfg::DomainConfig::from_text(&c.text) {
+            Ok(d) => println!(
+                "{:<24} {:<9} {:<16} {:>6} {:>5}{}",
+                c.name,
+                c.source,
+                d.name,
+                d.memory_mib,
+                d.vcpus,
+                if d.autostart { "  autostart" } else { "" }
+            ),
+            Err(e) => println!("{:<24} {:<9} error: {e}", c.name, c.source),
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! Boot sequence and the shell loop.
 
 use crate::arch::{entry, mmu};
-use crate::{cmds, console, evtchn, gnttab, heap, irq, mm, xen::xen};
+use crate::{bootdisk, cmds, console, evtchn, gnttab, heap, irq, mm, toolstack, xen::xen};
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -76,7 +76,25 @@ extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
     let boot = Boot { platform, interface_error, load_base: base };
     describe_platform(&boot.platform);
     init_xen_interfaces(&boot.platform);
+    if let Some(n) = bootdisk::init(&boot.platform) {
+        log::info!("boot ramdisk: {n} files");
+    }
+    let xen_version = xen().version().map_or_else(|_| String::from("4.17"), |(a, b)| alloc::format!("{a}.{b}"));
+    toolstack::init(toolstack::Host { gic: boot.platform.gic.as_ref().map_or(3, |g| g.version()), xen_version });
+    autostart();
     shell_loop(&boot)
+}
+
+/// Creates the configurations marked `autostart = 1`.
+fn autostart() {
+    for c in bootdisk::configs() {
+        if xlcfg::DomainConfig::from_text(&c.text).is_ok_and(|d| d.autostart) {
+            match toolstack::create(&c.name, &[], false) {
+                Ok(id) => log::info!("autostart: {} is domain {id}", c.name),
+                Err(e) => log::error!("autostart: {}: {e}", c.name),
+            }
+        }
+    }
 }
 
 /// Free parts of `bank` once `used` ranges are cut out.
@@ -213,6 +231,61 @@ fn report_domain_changes(last: &mut Option<BTreeMap<u16, DomainInfo>>) {
     }
 }
 
+/// The domain whose console the terminal is attached to, and the log
+/// offset printed so far.
+static ATTACHED: spin::Mutex<Option<(u16, u64)>> = spin::Mutex::new(None);
+
+/// Ctrl-]: detaches the terminal from a guest console (as in xl).
+const DETACH: u8 = 0x1d;
+
+/// Attaches the terminal to `id`'s console, printing what it logged so far.
+pub fn attach(id: u16) -> Result<(), String> {
+    let (end, bytes) = toolstack::console_since(id, 0).ok_or("no console for that domain (not created by thindom)")?;
+    let mut w = console::RawWriter::new();
+    let _ = core::fmt::Write::write_str(&mut w, &String::from_utf8_lossy(&bytes));
+    let _ = end;
+    *ATTACHED.lock() = Some((id, toolstack::console_stats(id).map_or(0, |s| s.0)));
+    Ok(())
+}
+
+fn print_new_output(id: u16) {
+    let mut a = ATTACHED.lock();
+    let Some((att, from)) = *a else { return };
+    if att != id {
+        return;
+    }
+    if let Some((start, bytes)) = toolstack::console_since(id, from) {
+        let mut w = console::RawWriter::new();
+        let _ = core::fmt::Write::write_str(&mut w, &String::from_utf8_lossy(&bytes));
+        *a = Some((id, start + bytes.len() as u64));
+    }
+}
+
+fn detach(reason: &str) {
+    if ATTACHED.lock().take().is_some() {
+        crate::println!("\n[{reason}]");
+        crate::print!("{PROMPT}");
+    }
+}
+
+/// Bytes typed while attached: forwarded to the guest up to Ctrl-].
+fn forward_input(id: u16, bytes: &[u8]) {
+    let (fwd, det) = match bytes.iter().position(|&b| b == DETACH) {
+        Some(i) => (&bytes[..i], true),
+        None => (bytes, false),
+    };
+    let mut rest = fwd;
+    let mut spins = 0;
+    while !rest.is_empty() && spins < 1000 {
+        let n = toolstack::console_input(id, rest);
+        rest = &rest[n..];
+        spins += 1;
+    }
+    if det {
+        detach("detached from the console");
+    }
+}
+
 fn shell_loop(boot: &Boot) -> ! {
     let console = evtchn::bind_virq(VIRQ_CONSOLE, "virq:console");
     match console {
@@ -225,32 +298,53 @@ fn shell_loop(boot: &Boot) -> ! {
     let mut ed = LineEditor::new(PROMPT);
     crate::print!("{PROMPT}");
     let mut buf = [0u8; 64];
-    let mut ports = Vec::new();
-    ports.extend(console.ok());
-    ports.extend(dom_exc_port());
     loop {
         let n = xen().console_read(&mut buf).unwrap_or(0);
-        if n == 0 {
-            match console {
-                Ok(_) => {
-                    if evtchn::wait(&ports, None) == dom_exc_port() {
-                        report_domain_changes(&mut known);
-                    }
-                }
-                Err(_) => {
-                    let _ = xen().yield_cpu();
-                }
+        if n > 0 {
+            let attached = ATTACHED.lock().map(|a| a.0);
+            match attached {
+                Some(id) => forward_input(id, &buf[..n]),
+                None => feed_shell(boot, &mut ed, &buf[..n]),
             }
             continue;
         }
-        let mut out = console::RawWriter::new();
-        for &b in &buf[..n] {
-            match ed.feed(b, &mut out) {
-                Event::None => {}
-                Event::Interrupt => crate::print!("{PROMPT}"),
-                Event::Line(line) => {
-                    out.flush();
-                    cmds::execute(boot, &line);
+        let Ok(cport) = console else {
+            let _ = xen().yield_cpu();
+            continue;
+        };
+        let mut ports = alloc::vec![cport];
+        ports.extend(dom_exc_port());
+        ports.extend(toolstack::ports());
+        match evtchn::wait(&ports, None) {
+            Some(p) if Some(p) == dom_exc_port() => {
+                report_domain_changes(&mut known);
+                toolstack::on_dom_exc();
+                let gone = ATTACHED.lock().is_some_and(|(id, _)| toolstack::console_stats(id).is_none());
+                if gone {
+                    detach("the domain is gone");
+                }
+            }
+            Some(p) if p == cport => {}
+            Some(p) => {
+                if let Some(id) = toolstack::on_port(p) {
+                    print_new_output(id);
+                }
+            }
+            None => {}
+        }
+    }
+}
+
+fn feed_shell(boot: &Boot, ed: &mut LineEditor, bytes: &[u8]) {
+    let mut out = console::RawWriter::new();
+    for &b in bytes {
+        match ed.feed(b, &mut out) {
+            Event::None => {}
+            Event::Interrupt => crate::print!("{PROMPT}"),
+            Event::Line(line) => {
+                out.flush();
+                cmds::execute(boot, &line);
+                if ATTACHED.lock().is_none() {
                     crate::print!("{PROMPT}");
                 }
             }

@@ -19,7 +19,13 @@ extern crate alloc;
 #[cfg(target_os = "none")]
 mod arch;
 #[cfg(target_os = "none")]
+mod bootdisk;
+#[cfg(target_os = "none")]
 mod cmds;
+#[cfg(target_os = "none")]
+mod consoled;
+#[cfg(target_os = "none")]
+mod guestmem;
 #[cfg(target_os = "none")]
 #[macro_use]
 mod console;
@@ -37,6 +43,8 @@ mod kmain;
 mod mm;
 #[cfg(target_os = "none")]
 mod selftest;
+#[cfg(target_os = "none")]
+mod toolstack;
 #[cfg(target_os = "none")]
 mod xen;
 

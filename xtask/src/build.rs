@@ -16,16 +16,45 @@ pub struct Built {
 
 /// Builds the kernel for aarch64 and writes `target/thindom/Image`.
 pub fn build_image(release: bool) -> Result<Built> {
-    let mut args = vec!["build", "-p", "thindom", "--target", TARGET];
+    build_binary("thindom", if release { "Image" } else { "Image-debug" }, release)
+}
+
+/// Builds the Rust test guest: `target/thindom/testguest.Image`.
+pub fn build_guest() -> Result<Built> {
+    build_binary("testguest", "testguest.Image", true)
+}
+
+/// Builds Dom0's boot ramdisk (`target/thindom/ramdisk.cpio`): the domain
+/// configurations of `configs/` and the kernels they name.
+pub fn build_ramdisk() -> Result<PathBuf> {
+    let guest = build_guest()?;
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for e in std::fs::read_dir(root().join("configs"))? {
+        let p = e?.path();
+        if p.extension().is_some_and(|x| x == "cfg") {
+            let name = p.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            files.push((name, std::fs::read(&p)?));
+        }
+    }
+    files.push(("testguest/Image".into(), std::fs::read(&guest.image)?));
+    files.extend(crate::linux_guest::ramdisk_files()?);
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
+    let out = root().join("target/thindom/ramdisk.cpio");
+    std::fs::write(&out, bootfs::write(&refs))?;
+    Ok(out)
+}
+
+fn build_binary(pkg: &str, out_name: &str, release: bool) -> Result<Built> {
+    let mut args = vec!["build", "-p", pkg, "--target", TARGET];
     if release {
         args.push("--release");
     }
     util::cargo(&args)?;
     let profile = if release { "release" } else { "debug" };
-    let elf = root().join("target").join(TARGET).join(profile).join("thindom");
+    let elf = root().join("target").join(TARGET).join(profile).join(pkg);
     let out_dir = root().join("target/thindom");
     std::fs::create_dir_all(&out_dir)?;
-    let image = out_dir.join(if release { "Image" } else { "Image-debug" });
+    let image = out_dir.join(out_name);
     let data = std::fs::read(&elf).with_context(|| format!("reading {}", elf.display()))?;
     let raw = elf_to_image(&data)?;
     std::fs::write(&image, raw)?;

@@ -10,6 +10,7 @@
 mod bench;
 mod build;
 mod debian;
+mod linux_guest;
 mod qemu;
 mod setup;
 mod util;
@@ -88,6 +89,7 @@ fn test(host_only: bool, qemu_only: bool, filter: Option<String>) -> Result<()> 
     }
     if !host_only {
         let img = build::build_image(true)?;
+        build::build_ramdisk()?;
         util::banner("QEMU integration tests under real Xen");
         let mut args = vec!["test", "-p", "itest", "--", "--test-threads=1"];
         if let Some(f) = filter.as_deref() {

@@ -32,7 +32,9 @@ pub struct RunArgs {
 
 /// The configuration for a built image with defaults.
 pub fn config(img: &Built) -> Result<QemuConfig> {
-    Ok(QemuConfig::new(debian::xen()?, img.image.clone()))
+    let mut c = QemuConfig::new(debian::xen()?, img.image.clone());
+    c.ramdisk = Some(build::build_ramdisk()?);
+    Ok(c)
 }
 
 pub fn run_interactive(a: &RunArgs) -> Result<()> {
@@ -59,6 +61,7 @@ pub fn run_interactive(a: &RunArgs) -> Result<()> {
 /// Environment for the `itest` integration tests.
 pub fn itest_env(img: &Built) -> Result<Vec<(String, String)>> {
     Ok(vec![
+        ("THINDOM_RAMDISK".into(), crate::util::root().join("target/thindom/ramdisk.cpio").display().to_string()),
         ("THINDOM_IMAGE".into(), img.image.display().to_string()),
         ("THINDOM_XEN".into(), debian::xen()?.display().to_string()),
     ])

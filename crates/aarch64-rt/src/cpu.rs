@@ -59,3 +59,17 @@ pub fn vtimer_stop() {
     // SAFETY: as above.
     unsafe { asm!("msr cntv_ctl_el0, {}", "isb", in(reg) 2u64, options(nostack)) };
 }
+
+/// Cleans the data cache lines over `[start, start+len)` to the point of
+/// coherency (a guest started with caches off must see what Dom0 wrote).
+pub fn dcache_clean(start: usize, len: usize) {
+    let line = 4usize << ((read_sysreg!("ctr_el0") >> 16) & 0xf);
+    let mut a = start & !(line - 1);
+    while a < start.saturating_add(len) {
+        // SAFETY: cleaning lines of mapped memory has no other effect.
+        unsafe { asm!("dc cvac, {}", in(reg) a, options(nostack)) };
+        a += line;
+    }
+    // SAFETY: barrier only.
+    unsafe { asm!("dsb sy", options(nostack)) };
+}

@@ -24,4 +24,4 @@ pub mod image;
 pub mod layout;
 
 pub use build::{build, BuildError, Built, GuestMemory, Step};
-pub use layout::{GicVersion, GuestSpec, Layout};
+pub use layout::{GicVersion, GuestSpec, Iomem, Layout};

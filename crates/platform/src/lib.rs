@@ -171,15 +171,23 @@ impl Platform {
             let e = c.property("linux,initrd-end")?.as_usize()? as u64;
             (e > s).then_some(Region { base: s, size: e - s })
         });
+        // Only `find_node`/`property` are used: the `fdt` crate's
+        // convenience accessors (`root().model()`, `cpus()`, `memory()`,
+        // `chosen()`) panic when a node or property is missing.
+        let root = fdt.find_node("/").ok_or(Error::Missing("a root node"))?;
+        let model = root.property("model").and_then(|p| p.as_str()).unwrap_or("").to_string();
+        let cpus = fdt.find_node("/cpus").map_or(0, |c| {
+            c.children().filter(|n| n.property("device_type").and_then(|p| p.as_str()) == Some("cpu")).count()
+        });
         Ok(Platform {
-            model: fdt.root().model().to_string(),
+            model,
             memory,
             hypervisor: Self::hypervisor(&fdt)?,
             bootargs,
             initrd,
             gic: Self::gic(&fdt),
             timer: Self::timer(&fdt),
-            cpus: fdt.cpus().count(),
+            cpus,
             dtb_size: fdt.total_size(),
         })
     }

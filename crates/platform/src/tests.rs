@@ -90,3 +90,19 @@ fn garbage_is_an_error_not_a_panic() {
     blob.truncate(blob.len() / 2);
     assert!(Platform::parse(&blob).is_err());
 }
+
+#[test]
+fn tree_without_model_or_cpus_does_not_panic() {
+    let mut w = FdtWriter::new().unwrap();
+    let root = w.begin_node("").unwrap();
+    w.property_u32("#address-cells", 2).unwrap();
+    w.property_u32("#size-cells", 2).unwrap();
+    let mem = w.begin_node("memory@40000000").unwrap();
+    w.property_string("device_type", "memory").unwrap();
+    w.property_array_u64("reg", &[0x4000_0000, 0x100_0000]).unwrap();
+    w.end_node(mem).unwrap();
+    w.end_node(root).unwrap();
+    let p = Platform::parse(&w.finish().unwrap()).unwrap();
+    assert_eq!((p.model.as_str(), p.cpus), ("", 0));
+    assert!(p.hypervisor.is_none() && p.initrd.is_none());
+}

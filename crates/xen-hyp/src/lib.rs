@@ -110,6 +110,12 @@ impl<H: Hypercall> Xen<H> {
         self.call_struct(hc::SCHED_OP, sched::SCHEDOP_SHUTDOWN, &mut a).map(drop)
     }
 
+    /// `sched_op(SCHEDOP_remote_shutdown)`: shuts down another domain.
+    pub fn remote_shutdown(&self, dom: xen_abi::DomId, reason: u32) -> Result<()> {
+        let mut a = sched::SchedRemoteShutdown { domain_id: dom, _pad: 0, reason };
+        self.call_struct(hc::SCHED_OP, sched::SCHEDOP_REMOTE_SHUTDOWN, &mut a).map(drop)
+    }
+
     /// `sched_op(SCHEDOP_yield)`.
     pub fn yield_cpu(&self) -> Result<()> {
         // SAFETY: SCHEDOP_yield takes no memory argument.

@@ -3,6 +3,9 @@
 //! indexes) from both ends, and [`ConsoleLog`], the bounded per-domain
 //! buffer of Dom0's console daemon.
 //!
+//! The one `unsafe` module is [`SharedPage`], the accessor for a ring page
+//! mapped from another domain.
+//!
 //! Threat model: the other end is another domain. Every index it writes is
 //! read once, and `prod - cons` (wrapping) is checked against the ring size
 //! before any byte is touched; a ring that fails the check is reported as
@@ -10,13 +13,15 @@
 //! page before anyone looks at them. How much is drained per call is
 //! bounded, so a flooding guest cannot keep Dom0 busy.
 #![cfg_attr(not(test), no_std)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 extern crate alloc;
 
 mod log;
+mod shared;
 
 pub use log::{ConsoleLog, DEFAULT_LOG_LIMIT};
+pub use shared::SharedPage;
 
 use xen_abi::io::console as c;
 

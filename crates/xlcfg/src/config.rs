@@ -154,6 +154,22 @@ impl DomainConfig {
         Self::from_settings(&parse(text)?)
     }
 
+    /// Parses a file with `key=value` overrides from the command line
+    /// (as `xl create cfg 'key="value"'`): an override replaces the file's
+    /// setting of the same key. Errors in override `i` name line `0`.
+    pub fn from_text_with(text: &str, overrides: &[&str]) -> Result<DomainConfig, Error> {
+        let mut settings = parse(text)?;
+        for o in overrides {
+            let mut extra = parse(o).map_err(|e| Error { line: 0, ..e })?;
+            for s in &mut extra {
+                s.line = 0;
+            }
+            settings.retain(|s| !extra.iter().any(|x| x.key == s.key));
+            settings.extend(extra);
+        }
+        Self::from_settings(&settings)
+    }
+
     fn from_settings(settings: &[Setting]) -> Result<DomainConfig, Error> {
         let mut d = DomainConfig {
             name: String::new(),

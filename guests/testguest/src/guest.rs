@@ -1,12 +1,12 @@
 //! Boot, console, and the test actions.
 
-use crate::ring::Shared;
 use crate::store::Store;
 use aarch64_rt::{cpu, entry, mmu, trap};
 use core::fmt::Write;
 use core::ptr::addr_of_mut;
 use xen_abi::{arch_arm as g, hvm, sched, DOMID_SELF};
 use xen_hyp::{hvc::Hvc, EventChannels, HvmParams, Xen};
+use xencons::SharedPage as Shared;
 
 static XEN: Xen<Hvc> = Xen::new(Hvc);
 
@@ -31,7 +31,8 @@ impl Write for Console {
         if addr == 0 {
             return Ok(());
         }
-        let page = Shared(addr);
+        // SAFETY: the console page is RAM of ours, mapped for our lifetime.
+        let page = unsafe { Shared::new(addr) };
         let mut rest = s.as_bytes();
         let mut spins = 0;
         while !rest.is_empty() && spins < 100_000 {
@@ -164,7 +165,8 @@ fn echo() -> ! {
     say!("testguest: echo mode, type quit to power off");
     // SAFETY: set during boot.
     let (addr, _) = unsafe { CONSOLE };
-    let page = Shared(addr);
+    // SAFETY: the console page is RAM of ours, mapped for our lifetime.
+    let page = unsafe { Shared::new(addr) };
     let mut line = alloc::string::String::new();
     loop {
         let mut buf = [0u8; 64];

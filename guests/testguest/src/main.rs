@@ -18,6 +18,4 @@ extern crate alloc;
 #[cfg(target_os = "none")]
 mod guest;
 #[cfg(target_os = "none")]
-mod ring;
-#[cfg(target_os = "none")]
 mod store;

@@ -2,12 +2,12 @@
 //! and write keys over the guest's ring (docs/misc/xenstore-ring.txt).
 
 use crate::guest::{xen, yield_until};
-use crate::ring::Shared;
 use alloc::string::String;
 use alloc::vec::Vec;
 use xen_abi::io::xenstore as r;
 use xen_hyp::EventChannels;
 use xencons::RingPage;
+use xencons::SharedPage as Shared;
 
 pub const XS_READ: u32 = 2;
 pub const XS_WRITE: u32 = 11;
@@ -22,7 +22,8 @@ pub struct Store {
 
 impl Store {
     pub fn new(addr: usize, port: u32) -> Self {
-        Store { page: Shared(addr), port, next_id: 1 }
+        // SAFETY: the store page is RAM of ours, mapped for our lifetime.
+        Store { page: unsafe { Shared::new(addr) }, port, next_id: 1 }
     }
 
     fn put(&self, mut data: &[u8]) -> Result<(), String> {

@@ -110,3 +110,11 @@ proptest! {
         let _ = DomainConfig::from_text(&String::from_utf8_lossy(&b));
     }
 }
+
+#[test]
+fn overrides_replace_keys() {
+    let base = "name = \"g\"\nkernel = \"k\"\nmemory = 8\nextra = \"a\"";
+    let d = DomainConfig::from_text_with(base, &["extra=\"action=echo\"", "memory=16"]).unwrap();
+    assert_eq!((d.cmdline.as_str(), d.memory_mib), ("action=echo", 16));
+    assert_eq!(DomainConfig::from_text_with(base, &["memory=x"]).unwrap_err().line, 0);
+}

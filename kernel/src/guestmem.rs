@@ -1,0 +1,56 @@
+//! Writing into a guest's memory through foreign mappings (the domain
+//! builder's `GuestMemory`), a bounded window at a time.
+
+use crate::arch::cpu;
+use crate::mm;
+use xen_abi::DomId;
+use xen_hyp::Errno;
+
+/// Pages mapped at once.
+const WINDOW: u64 = 256;
+
+/// Foreign-mapping writer.
+#[derive(Debug, Default)]
+pub struct ForeignWriter;
+
+impl ForeignWriter {
+    /// Runs `f(addr, offset_in_data, len)` for each window of `[gpa, gpa+len)`.
+    fn each(&mut self, dom: DomId, gpa: u64, len: u64, mut f: impl FnMut(usize, usize, usize)) -> Result<(), Errno> {
+        let end = gpa.checked_add(len).ok_or(Errno::EINVAL)?;
+        let mut at = gpa;
+        while at < end {
+            let first = at >> 12;
+            let last = ((end - 1) >> 12).min(first + WINDOW - 1);
+            let gfns: alloc::vec::Vec<u64> = (first..=last).collect();
+            let m = mm::map_foreign(dom, &gfns).map_err(|e| {
+                log::warn!("domain {dom}: mapping gfns {first:#x}..={last:#x}: {e}");
+                Errno::EFAULT
+            })?;
+            let chunk_end = ((last + 1) << 12).min(end);
+            let addr = (m.addr() + (at & 0xfff)) as usize;
+            let n = (chunk_end - at) as usize;
+            f(addr, (at - gpa) as usize, n);
+            cpu::dcache_clean(addr, n);
+            mm::unmap_foreign(m).map_err(|_| Errno::EFAULT)?;
+            at = chunk_end;
+        }
+        Ok(())
+    }
+}
+
+impl builder::GuestMemory for ForeignWriter {
+    fn write(&mut self, dom: DomId, gpa: u64, data: &[u8]) -> Result<(), Errno> {
+        self.each(dom, gpa, data.len() as u64, |addr, off, n| {
+            // SAFETY: `addr..addr+n` lies in pages just mapped for us;
+            // `data[off..off+n]` is in bounds; the ranges cannot overlap.
+            unsafe { core::ptr::copy_nonoverlapping(data[off..off + n].as_ptr(), addr as *mut u8, n) };
+        })
+    }
+
+    fn zero(&mut self, dom: DomId, gpa: u64, len: u64) -> Result<(), Errno> {
+        self.each(dom, gpa, len, |addr, _, n| {
+            // SAFETY: `addr..addr+n` lies in pages just mapped for us.
+            unsafe { core::ptr::write_bytes(addr as *mut u8, 0, n) };
+        })
+    }
+}

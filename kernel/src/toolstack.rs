@@ -1,0 +1,245 @@
+//! The toolstack: domains thindom created, with their configuration,
+//! console and lifecycle (`create`, `destroy`, `shutdown`, `reboot`,
+//! `pause`, `unpause`, and the `on_*` actions on `VIRQ_DOM_EXC`).
+
+use crate::consoled::GuestConsole;
+use crate::{bootdisk, guestmem::ForeignWriter, xen::xen};
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use builder::{GicVersion, GuestSpec, Iomem};
+use xen_abi::{sched, DomId};
+use xen_hyp::Domctls;
+use xlcfg::{Action, DomainConfig, GicChoice};
+
+/// A domain thindom built.
+#[derive(Debug)]
+pub struct Domain {
+    pub id: DomId,
+    pub cfg: DomainConfig,
+    /// How it was created (for `on_*=restart`).
+    pub source: (String, Vec<String>),
+    pub console: GuestConsole,
+    /// The shutdown already acted on (reason), so it is handled once.
+    pub handled: Option<u32>,
+}
+
+static DOMS: spin::Mutex<BTreeMap<DomId, Domain>> = spin::Mutex::new(BTreeMap::new());
+
+/// Host facts the builder needs.
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub gic: u8,
+    pub xen_version: String,
+}
+
+static HOST: spin::Once<Host> = spin::Once::new();
+
+pub fn init(host: Host) {
+    HOST.call_once(|| host);
+}
+
+fn resolve(cfg_name: &str, path: &str) -> String {
+    match (path.starts_with('/'), cfg_name.rsplit_once('/')) {
+        (false, Some((dir, _))) => format!("{dir}/{path}"),
+        _ => path.trim_start_matches('/').to_string(),
+    }
+}
+
+/// `create <cfg> [key=value...]`: builds, connects the console, unpauses
+/// unless `paused`. Returns the new domid.
+pub fn create(name: &str, overrides: &[String], paused: bool) -> Result<DomId, String> {
+    let src = bootdisk::config(name).ok_or_else(|| format!("no configuration {name:?} (see config-list)"))?;
+    // The shell strips quotes: `key=word` means the string "word".
+    let quoted: Vec<String> = overrides
+        .iter()
+        .map(|o| match o.split_once('=') {
+            Some((k, v)) if !v.starts_with(['"', '\'', '[']) && !v.starts_with(|c: char| c.is_ascii_digit()) => {
+                format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+            }
+            _ => o.clone(),
+        })
+        .collect();
+    let ov: Vec<&str> = quoted.iter().map(String::as_str).collect();
+    let cfg = DomainConfig::from_text_with(&src.text, &ov).map_err(|e| format!("{}: {e}", src.name))?;
+    if let Some(d) = DOMS.lock().values().find(|d| d.cfg.name == cfg.name) {
+        return Err(format!("domain {:?} already exists (id {})", cfg.name, d.id));
+    }
+    let kpath = resolve(&src.name, &cfg.kernel);
+    let kernel = bootdisk::file(&kpath).ok_or_else(|| format!("kernel {kpath:?} not found in the boot ramdisk"))?;
+    let ramdisk = match &cfg.ramdisk {
+        Some(r) => {
+            let p = resolve(&src.name, r);
+            Some(bootdisk::file(&p).ok_or_else(|| format!("ramdisk {p:?} not found in the boot ramdisk"))?)
+        }
+        None => None,
+    };
+    if !cfg.dtdev.is_empty() || cfg.device_tree.is_some() {
+        return Err("dtdev/device_tree passthrough needs a driver domain setup; not supported yet".into());
+    }
+    let host = HOST.get().ok_or("toolstack not initialised")?;
+    let gic = match (cfg.gic, host.gic) {
+        (GicChoice::V2, _) | (GicChoice::Native, 2) => GicVersion::V2,
+        _ => GicVersion::V3,
+    };
+    let iomem: Vec<Iomem> = cfg.iomem.iter().map(|i| Iomem { mfn: i.mfn, nr: i.nr, gfn: i.gfn }).collect();
+    let spec = GuestSpec {
+        name: &cfg.name,
+        memory_mib: cfg.memory_mib,
+        max_memory_mib: cfg.maxmem_mib,
+        vcpus: cfg.vcpus,
+        gic,
+        cmdline: &cfg.cmdline,
+        kernel,
+        ramdisk,
+        max_grant_frames: cfg.max_grant_frames.map_or(-1, |n| n as i32),
+        max_maptrack_frames: cfg.max_maptrack_frames.map_or(-1, |n| n as i32),
+        iomem: &iomem,
+        irqs: &cfg.irqs,
+        xen_version: &host.xen_version,
+    };
+    let built = builder::build(xen(), &mut ForeignWriter, &spec, 0).map_err(|e| e.to_string())?;
+    let id = built.domid;
+    let console = match GuestConsole::connect(id, built.console_gfn, built.console_port) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = xen().destroy_domain(id);
+            return Err(format!("{e} (domain {id} destroyed)"));
+        }
+    };
+    let dom = Domain { id, cfg, source: (name.to_string(), overrides.to_vec()), console, handled: None };
+    DOMS.lock().insert(id, dom);
+    if !paused {
+        if let Err(e) = xen().unpause_domain(id) {
+            let _ = destroy(id);
+            return Err(format!("unpausedomain: {e} (domain {id} destroyed)"));
+        }
+    }
+    Ok(id)
+}
+
+/// Destroys a domain and releases everything thindom holds for it.
+pub fn destroy(id: DomId) -> Result<(), String> {
+    if id == 0 {
+        return Err("refusing to destroy Domain-0".into());
+    }
+    if let Some(mut d) = DOMS.lock().remove(&id) {
+        d.console.close();
+    }
+    xen().destroy_domain(id).map_err(|e| format!("destroydomain {id}: {e}"))
+}
+
+/// Asks a domain to shut down (`reason` = poweroff or reboot).
+pub fn shutdown(id: DomId, reason: u32) -> Result<(), String> {
+    xen().remote_shutdown(id, reason).map_err(|e| format!("remote_shutdown {id}: {e}"))
+}
+
+pub fn pause(id: DomId) -> Result<(), String> {
+    xen().pause_domain(id).map_err(|e| format!("pausedomain {id}: {e}"))
+}
+
+pub fn unpause(id: DomId) -> Result<(), String> {
+    xen().unpause_domain(id).map_err(|e| format!("unpausedomain {id}: {e}"))
+}
+
+/// A domain by name or id.
+pub fn find(arg: &str) -> Option<DomId> {
+    if let Some(d) = DOMS.lock().values().find(|d| d.cfg.name == arg) {
+        return Some(d.id);
+    }
+    if arg == "Domain-0" {
+        return Some(0);
+    }
+    let id: DomId = arg.parse().ok()?;
+    xen().domains().ok()?.iter().any(|d| d.domid == id).then_some(id)
+}
+
+/// The name of a domain.
+pub fn name(id: DomId) -> String {
+    match id {
+        0 => "Domain-0".into(),
+        _ => DOMS.lock().get(&id).map_or_else(|| format!("(domain {id})"), |d| d.cfg.name.clone()),
+    }
+}
+
+/// Console ports of all guests.
+pub fn ports() -> Vec<u32> {
+    DOMS.lock().values().filter(|d| !d.console.broken).map(|d| d.console.port).collect()
+}
+
+/// A console notification on `port`: drains it; returns the domain.
+pub fn on_port(port: u32) -> Option<DomId> {
+    let mut doms = DOMS.lock();
+    let d = doms.values_mut().find(|d| d.console.port == port)?;
+    d.console.drain(d.id);
+    Some(d.id)
+}
+
+/// Console output of `id` from log offset `from`.
+pub fn console_since(id: DomId, from: u64) -> Option<(u64, Vec<u8>)> {
+    DOMS.lock().get(&id).map(|d| d.console.log.since(from))
+}
+
+/// `(log end, dropped)` of `id`'s console.
+pub fn console_stats(id: DomId) -> Option<(u64, u64)> {
+    DOMS.lock().get(&id).map(|d| (d.console.log.end(), d.console.log.dropped()))
+}
+
+/// Typed input for `id`'s console; returns how many bytes fit.
+pub fn console_input(id: DomId, bytes: &[u8]) -> usize {
+    DOMS.lock().get_mut(&id).map_or(0, |d| d.console.input(bytes))
+}
+
+/// `VIRQ_DOM_EXC`: applies `on_poweroff`/`on_reboot`/`on_crash` to guests
+/// that shut down, and forgets guests that vanished.
+pub fn on_dom_exc() {
+    let Ok(all) = xen().domains() else { return };
+    let mut todo = Vec::new();
+    {
+        let mut doms = DOMS.lock();
+        doms.retain(|id, d| {
+            let alive = all.iter().any(|i| i.domid == *id);
+            if !alive {
+                log::info!("domain {id} ({}) is gone", d.cfg.name);
+                d.console.close();
+            }
+            alive
+        });
+        for info in &all {
+            let Some(d) = doms.get_mut(&info.domid) else { continue };
+            let Some(reason) = info.shutdown_reason() else { continue };
+            if d.handled == Some(reason) {
+                continue;
+            }
+            d.handled = Some(reason);
+            d.console.drain(d.id);
+            let (what, action) = match reason {
+                sched::SHUTDOWN_POWEROFF => ("powered off", d.cfg.on_poweroff),
+                sched::SHUTDOWN_REBOOT => ("rebooted", d.cfg.on_reboot),
+                sched::SHUTDOWN_CRASH => ("crashed", d.cfg.on_crash),
+                sched::SHUTDOWN_WATCHDOG => ("was stopped by its watchdog", d.cfg.on_crash),
+                _ => ("shut down", d.cfg.on_poweroff),
+            };
+            log::info!("domain {} ({}) {what}: {}", d.id, d.cfg.name, action.as_str());
+            todo.push((d.id, action, d.source.clone()));
+        }
+    }
+    for (id, action, (name, ov)) in todo {
+        match action {
+            Action::Preserve => {}
+            Action::Restart | Action::RenameRestart | Action::CoredumpRestart | Action::SoftReset => {
+                let _ = destroy(id);
+                match create(&name, &ov, false) {
+                    Ok(n) => log::info!("{name}: restarted as domain {n}"),
+                    Err(e) => log::error!("{name}: restart failed: {e}"),
+                }
+            }
+            Action::Destroy | Action::CoredumpDestroy => {
+                if let Err(e) = destroy(id) {
+                    log::error!("{e}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! The Linux DomU: Debian's arm64 kernel and a busybox-static initramfs,
+//! both from Debian's packages, put into Dom0's boot ramdisk with
+//! `configs/linux.cfg`.
+
+use crate::debian;
+use anyhow::{Context, Result};
+
+/// Files for the boot ramdisk: `linux/Image` and `linux/initrd.cpio`.
+pub fn ramdisk_files() -> Result<Vec<(String, Vec<u8>)>> {
+    let pkg = debian::resolve("linux-image-arm64")?;
+    let root = debian::ensure(&pkg)?;
+    let vmlinuz = std::fs::read_dir(root.join("boot"))?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))
+        .context("no vmlinuz in the Linux package")?;
+    let kernel = std::fs::read(&vmlinuz)?;
+    Ok(vec![("linux/Image".into(), kernel), ("linux/initrd.cpio".into(), initramfs()?)])
+}
+
+/// A busybox initramfs whose init mounts proc/sys/dev and starts a shell
+/// on the Xen console (hvc0).
+pub fn initramfs() -> Result<Vec<u8>> {
+    let bb = debian::ensure("busybox-static")?.join("bin/busybox");
+    let busybox = std::fs::read(&bb).with_context(|| format!("reading {}", bb.display()))?;
+    let init = b"#!/bin/busybox sh\n\
+/bin/busybox --install -s /bin\n\
+mkdir -p /proc /sys /dev /tmp\n\
+mount -t proc proc /proc\n\
+mount -t sysfs sysfs /sys\n\
+mount -t devtmpfs devtmpfs /dev\n\
+echo \"thindom-linux-guest: init done, $(uname -r)\"\n\
+exec setsid cttyhack sh\n"
+        .to_vec();
+    Ok(cpio_with_modes(&[("init", 0o100755, &init), ("bin/busybox", 0o100755, &busybox)]))
+}
+
+/// A newc archive with explicit modes (executables) and the directories.
+fn cpio_with_modes(files: &[(&str, u32, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut ino = 1;
+    let mut put = |name: &str, mode: u32, data: &[u8]| {
+        let fields = [ino, mode as usize, 0, 0, 1, 0, data.len(), 0, 0, 0, 0, name.len() + 1, 0];
+        ino += 1;
+        out.extend_from_slice(b"070701");
+        for f in fields {
+            out.extend_from_slice(format!("{f:08X}").as_bytes());
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.push(0);
+        while out.len() % 4 != 0 {
+            out.push(0);
+        }
+        out.extend_from_slice(data);
+        while out.len() % 4 != 0 {
+            out.push(0);
+        }
+    };
+    for d in ["bin", "dev", "proc", "sys", "tmp"] {
+        put(d, 0o040755, &[]);
+    }
+    for (name, mode, data) in files {
+        put(name, *mode, data);
+    }
+    put("TRAILER!!!", 0, &[]);
+    out
+}
