@@ -50,8 +50,10 @@ impl core::fmt::Display for RingError {
     }
 }
 
-/// Reads up to `out.len()` bytes from the ring at `data` of `size` bytes.
-fn consume<P: RingPage>(
+/// Reads up to `out.len()` bytes from a ring of `size` (a power of two)
+/// bytes at `data`, with its indexes at `cons_at`/`prod_at` (shared with
+/// the XenStore ring, which has the same shape).
+pub fn consume<P: RingPage>(
     p: &P,
     data: usize,
     size: u32,
@@ -77,8 +79,8 @@ fn consume<P: RingPage>(
     Ok(n)
 }
 
-/// Writes as much of `bytes` as fits; returns how much.
-fn produce<P: RingPage>(
+/// Writes as much of `bytes` as fits in such a ring; returns how much.
+pub fn produce<P: RingPage>(
     p: &P,
     data: usize,
     size: u32,
