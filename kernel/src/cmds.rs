@@ -57,6 +57,26 @@ pub const COMMANDS: &[Command] = &[
         help: "domain configurations (boot ramdisk and built-in)",
         run: config_list,
     },
+    Command {
+        name: "xenstore-ls",
+        usage: "xenstore-ls [path]",
+        help: "list a XenStore subtree with values and permissions",
+        run: xs_ls,
+    },
+    Command { name: "xenstore-read", usage: "xenstore-read <path>", help: "read a XenStore node", run: xs_read },
+    Command {
+        name: "xenstore-write",
+        usage: "xenstore-write <path> <value>",
+        help: "write a XenStore node (as Dom0)",
+        run: xs_write,
+    },
+    Command { name: "xenstore-rm", usage: "xenstore-rm <path>", help: "remove a XenStore subtree", run: xs_rm },
+    Command {
+        name: "xenstore",
+        usage: "xenstore",
+        help: "XenStore statistics (nodes, watches, connections)",
+        run: xs_stats,
+    },
     Command { name: "selftest", usage: "selftest", help: "exercise each Xen interface against Xen", run: selftest },
     Command { name: "dt", usage: "dt", help: "what the device tree told thindom", run: dt },
     Command { name: "poweroff", usage: "poweroff", help: "shut down Dom0 and the machine", run: poweroff },
@@ -313,4 +333,55 @@ fn config_list(_: &Boot, _: &[String]) {
             Err(e) => println!("{:<24} {:<9} error: {e}", c.name, c.source),
         }
     }
+}
+
+fn xs_ls_rec(path: &str, depth: usize, budget: &mut usize) {
+    let Ok(children) = crate::xenstored::directory(path) else { return };
+    for c in children {
+        if *budget == 0 {
+            return println!("... (truncated)");
+        }
+        *budget -= 1;
+        let full = if path == "/" { format!("/{c}") } else { format!("{path}/{c}") };
+        let v = crate::xenstored::read(&full).map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or_default();
+        let perms = crate::xenstored::get_perms(&full).unwrap_or_default();
+        println!("{:indent$}{c} = \"{v}\"  ({perms})", "", indent = depth * 1);
+        xs_ls_rec(&full, depth + 1, budget);
+    }
+}
+
+fn xs_ls(_: &Boot, args: &[String]) {
+    let path = args.first().map_or("/", |s| s.as_str());
+    if let Err(e) = crate::xenstored::directory(path) {
+        return println!("xenstore-ls: {path}: {e}");
+    }
+    let mut budget = 2000;
+    xs_ls_rec(path, 0, &mut budget);
+}
+
+fn xs_read(_: &Boot, args: &[String]) {
+    let [path] = args else { return println!("usage: xenstore-read <path>") };
+    match crate::xenstored::read(path) {
+        Ok(v) => println!("{}", String::from_utf8_lossy(&v)),
+        Err(e) => println!("xenstore-read: {path}: {e}"),
+    }
+}
+
+fn xs_write(_: &Boot, args: &[String]) {
+    let [path, value] = args else { return println!("usage: xenstore-write <path> <value>") };
+    if let Err(e) = crate::xenstored::write(path, value) {
+        println!("xenstore-write: {path}: {e}");
+    }
+}
+
+fn xs_rm(_: &Boot, args: &[String]) {
+    let [path] = args else { return println!("usage: xenstore-rm <path>") };
+    if let Err(e) = crate::xenstored::rm(path) {
+        println!("xenstore-rm: {path}: {e}");
+    }
+}
+
+fn xs_stats(_: &Boot, _: &[String]) {
+    let (n, w, c) = crate::xenstored::stats();
+    println!("xenstore: {n} nodes, {w} watches, {c} connections");
 }

@@ -1,7 +1,7 @@
 //! Boot sequence and the shell loop.
 
 use crate::arch::{entry, mmu};
-use crate::{bootdisk, cmds, console, evtchn, gnttab, heap, irq, mm, toolstack, xen::xen};
+use crate::{bootdisk, cmds, console, evtchn, gnttab, heap, irq, mm, toolstack, xen::xen, xenstored};
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -79,6 +79,7 @@ extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
     if let Some(n) = bootdisk::init(&boot.platform) {
         log::info!("boot ramdisk: {n} files");
     }
+    xenstored::init();
     let xen_version = xen().version().map_or_else(|_| String::from("4.17"), |(a, b)| alloc::format!("{a}.{b}"));
     toolstack::init(toolstack::Host { gic: boot.platform.gic.as_ref().map_or(3, |g| g.version()), xen_version });
     autostart();
@@ -315,6 +316,7 @@ fn shell_loop(boot: &Boot) -> ! {
         let mut ports = alloc::vec![cport];
         ports.extend(dom_exc_port());
         ports.extend(toolstack::ports());
+        ports.extend(xenstored::ports());
         match evtchn::wait(&ports, None) {
             Some(p) if Some(p) == dom_exc_port() => {
                 report_domain_changes(&mut known);
@@ -328,6 +330,8 @@ fn shell_loop(boot: &Boot) -> ! {
             Some(p) => {
                 if let Some(id) = toolstack::on_port(p) {
                     print_new_output(id);
+                } else {
+                    xenstored::on_port(p);
                 }
             }
             None => {}

@@ -47,6 +47,8 @@ mod selftest;
 mod toolstack;
 #[cfg(target_os = "none")]
 mod xen;
+#[cfg(target_os = "none")]
+mod xenstored;
 
 #[cfg(target_os = "none")]
 pub use kmain::{describe_platform, Boot};

@@ -3,7 +3,7 @@
 //! `pause`, `unpause`, and the `on_*` actions on `VIRQ_DOM_EXC`).
 
 use crate::consoled::GuestConsole;
-use crate::{bootdisk, guestmem::ForeignWriter, xen::xen};
+use crate::{bootdisk, guestmem::ForeignWriter, xen::xen, xenstored};
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -109,7 +109,12 @@ pub fn create(name: &str, overrides: &[String], paused: bool) -> Result<DomId, S
         }
     };
     let dom = Domain { id, cfg, source: (name.to_string(), overrides.to_vec()), console, handled: None };
+    let store = store_entries(&dom, &built).and_then(|_| xenstored::introduce(id, built.store_gfn, built.store_port));
     DOMS.lock().insert(id, dom);
+    if let Err(e) = store {
+        let _ = destroy(id);
+        return Err(format!("xenstore: {e} (domain {id} destroyed)"));
+    }
     if !paused {
         if let Err(e) = xen().unpause_domain(id) {
             let _ = destroy(id);
@@ -127,6 +132,8 @@ pub fn destroy(id: DomId) -> Result<(), String> {
     if let Some(mut d) = DOMS.lock().remove(&id) {
         d.console.close();
     }
+    xenstored::release(id);
+    let _ = xenstored::rm(&format!("/vm/{}", uuid(id)));
     xen().destroy_domain(id).map_err(|e| format!("destroydomain {id}: {e}"))
 }
 
@@ -203,6 +210,7 @@ pub fn on_dom_exc() {
             if !alive {
                 log::info!("domain {id} ({}) is gone", d.cfg.name);
                 d.console.close();
+                xenstored::release(*id);
             }
             alive
         });
@@ -242,4 +250,54 @@ pub fn on_dom_exc() {
             }
         }
     }
+}
+
+/// The VM's UUID-shaped handle: thindom numbers VMs by domid.
+fn uuid(id: DomId) -> String {
+    format!("00000000-0000-0000-0000-{id:012x}")
+}
+
+/// The `/local/domain/N` entries libxl writes (`libxl__domain_make` and
+/// `libxl__build_post`), with its permissions: the home and most nodes
+/// readable by the guest (`n0 rN`), the guest's own writable areas owned by
+/// it (`nN`).
+fn store_entries(d: &Domain, b: &builder::Built) -> Result<(), String> {
+    let id = d.id;
+    let home = format!("/local/domain/{id}");
+    let vm = format!("/vm/{}", uuid(id));
+    let ro = ["n0".to_string(), format!("r{id}")];
+    let rw = [format!("n{id}")];
+    let ro: [&str; 2] = [&ro[0], &ro[1]];
+    let rw: [&str; 1] = [&rw[0]];
+    let kib = d.cfg.memory_mib * 1024;
+    let entries: [(&str, String, &[&str]); 19] = [
+        ("", String::new(), &ro),
+        ("/name", d.cfg.name.clone(), &ro),
+        ("/domid", id.to_string(), &ro),
+        ("/vm", vm.clone(), &ro),
+        ("/memory/static-max", (d.cfg.maxmem_mib * 1024).to_string(), &ro),
+        ("/memory/target", kib.to_string(), &ro),
+        ("/cpu/0/availability", "online".into(), &ro),
+        ("/console/ring-ref", b.console_gfn.to_string(), &ro),
+        ("/console/port", b.console_port.to_string(), &ro),
+        ("/console/type", "xenconsoled".into(), &ro),
+        ("/console/output", "thindom".into(), &ro),
+        ("/store/ring-ref", b.store_gfn.to_string(), &ro),
+        ("/store/port", b.store_port.to_string(), &ro),
+        ("/control", String::new(), &ro),
+        ("/control/shutdown", String::new(), &rw),
+        ("/device", String::new(), &ro),
+        ("/data", String::new(), &rw),
+        ("/drivers", String::new(), &rw),
+        ("/feature", String::new(), &rw),
+    ];
+    for (sub, value, perms) in entries {
+        let p = format!("{home}{sub}");
+        xenstored::write(&p, &value).map_err(|e| format!("writing {p}: {e}"))?;
+        xenstored::set_perms(&p, perms).map_err(|e| format!("permissions of {p}: {e}"))?;
+    }
+    for (k, v) in [("name", d.cfg.name.clone()), ("uuid", uuid(id))] {
+        xenstored::write(&format!("{vm}/{k}"), &v).map_err(|e| format!("writing {vm}/{k}: {e}"))?;
+    }
+    Ok(())
 }
