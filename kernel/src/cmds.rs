@@ -345,7 +345,7 @@ fn xs_ls_rec(path: &str, depth: usize, budget: &mut usize) {
         let full = if path == "/" { format!("/{c}") } else { format!("{path}/{c}") };
         let v = crate::xenstored::read(&full).map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or_default();
         let perms = crate::xenstored::get_perms(&full).unwrap_or_default();
-        println!("{:indent$}{c} = \"{v}\"  ({perms})", "", indent = depth * 1);
+        println!("{:indent$}{c} = \"{v}\"  ({perms})", "", indent = depth);
         xs_ls_rec(&full, depth + 1, budget);
     }
 }
