@@ -203,6 +203,17 @@ fn init_xen_interfaces(p: &Platform) {
 }
 
 /// Reports domains that changed state since the last look (VIRQ_DOM_EXC).
+/// The domains seen at the last look (for `dom_exc` reports).
+static KNOWN: spin::Mutex<Option<BTreeMap<u16, DomainInfo>>> = spin::Mutex::new(None);
+
+/// Takes a new snapshot without reporting (after a command changed
+/// domains on purpose).
+fn refresh_known() {
+    if let Ok(now) = xen().domains() {
+        *KNOWN.lock() = Some(now.into_iter().map(|d| (d.domid, d)).collect());
+    }
+}
+
 fn report_domain_changes(last: &mut Option<BTreeMap<u16, DomainInfo>>) {
     let Ok(now) = xen().domains() else { return };
     let now: BTreeMap<u16, DomainInfo> = now.into_iter().map(|d| (d.domid, d)).collect();
@@ -293,8 +304,7 @@ fn shell_loop(boot: &Boot) -> ! {
         Ok(p) => log::info!("console input on event channel {p} (VIRQ_CONSOLE)"),
         Err(e) => log::warn!("VIRQ_CONSOLE not bound ({e}): console input is polled"),
     }
-    let mut known = None;
-    report_domain_changes(&mut known);
+    refresh_known();
     println!("Type 'help' for commands.");
     let mut ed = LineEditor::new(PROMPT);
     crate::print!("{PROMPT}");
@@ -319,7 +329,7 @@ fn shell_loop(boot: &Boot) -> ! {
         ports.extend(xenstored::ports());
         match evtchn::wait(&ports, None) {
             Some(p) if Some(p) == dom_exc_port() => {
-                report_domain_changes(&mut known);
+                report_domain_changes(&mut KNOWN.lock());
                 toolstack::on_dom_exc();
                 let gone = ATTACHED.lock().is_some_and(|(id, _)| toolstack::console_stats(id).is_none());
                 if gone {
@@ -348,6 +358,7 @@ fn feed_shell(boot: &Boot, ed: &mut LineEditor, bytes: &[u8]) {
             Event::Line(line) => {
                 out.flush();
                 cmds::execute(boot, &line);
+                refresh_known();
                 if ATTACHED.lock().is_none() {
                     crate::print!("{PROMPT}");
                 }

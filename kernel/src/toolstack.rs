@@ -129,12 +129,16 @@ pub fn destroy(id: DomId) -> Result<(), String> {
     if id == 0 {
         return Err("refusing to destroy Domain-0".into());
     }
+    let name = name(id);
     if let Some(mut d) = DOMS.lock().remove(&id) {
         d.console.close();
     }
     xenstored::release(id);
     let _ = xenstored::rm(&format!("/vm/{}", uuid(id)));
-    xen().destroy_domain(id).map_err(|e| format!("destroydomain {id}: {e}"))
+    xen().destroy_domain(id).map_err(|e| format!("destroydomain {id}: {e}"))?;
+    // destroydomain returns once Xen has taken the memory back.
+    log::info!("domain {id} ({name}) destroyed");
+    Ok(())
 }
 
 /// Asks a domain to shut down (`reason` = poweroff or reboot).

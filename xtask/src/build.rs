@@ -37,12 +37,20 @@ pub fn build_ramdisk() -> Result<PathBuf> {
         }
     }
     files.push(("testguest/Image".into(), std::fs::read(&guest.image)?));
-    files.extend(crate::linux_guest::ramdisk_files()?);
+    let linux = crate::linux_guest::ramdisk_files()?;
+    // Test fixture: a Linux Image cut short (the builder must refuse it).
+    if let Some((_, image)) = linux.iter().find(|(n, _)| n == "linux/Image") {
+        files.push(("tests/truncated.cfg".into(), TRUNCATED_CFG.as_bytes().to_vec()));
+        files.push(("tests/linux-truncated.Image".into(), image[..image.len().min(1 << 20)].to_vec()));
+    }
+    files.extend(linux);
     let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
     let out = root().join("target/thindom/ramdisk.cpio");
     std::fs::write(&out, bootfs::write(&refs))?;
     Ok(out)
 }
+
+const TRUNCATED_CFG: &str = "# Test fixture: a kernel cut at 1 MiB.\nname = \"truncated\"\nkernel = \"/tests/linux-truncated.Image\"\nmemory = 64\n";
 
 fn build_binary(pkg: &str, out_name: &str, release: bool) -> Result<Built> {
     let mut args = vec!["build", "-p", pkg, "--target", TARGET];

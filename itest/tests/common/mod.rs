@@ -44,7 +44,12 @@ pub fn check<T>(s: &mut Session, f: impl FnOnce(&mut Session) -> Result<T>) -> T
 pub fn cmd(s: &mut Session, line: &str) -> String {
     check(s, |s| {
         s.send_line(line)?;
-        s.expect("\r\n", CMD_TIMEOUT)?;
+        // Wait for the echo of (the end of) the line itself, so output that
+        // arrived just before (a log line) is not taken for the command's.
+        let tail: String = line.rsplit(|c: char| c.is_control()).next().unwrap_or("").chars().rev().take(12).collect();
+        let tail: String = tail.chars().rev().collect();
+        let echo = Regex::new(&format!("{}\r*\n", regex::escape(&tail))).expect("echo regex");
+        s.expect_re(&echo, CMD_TIMEOUT)?;
         let out = s.expect(PROMPT, CMD_TIMEOUT)?;
         Ok(out.trim_end_matches(PROMPT).replace("\r\n", "\n"))
     })

@@ -1,0 +1,182 @@
+//! Issue #5: thindom creates, runs and destroys real guests under Xen:
+//! the Rust test guest and Debian's arm64 Linux, through thindom's builder,
+//! console daemon and XenStore.
+
+mod common;
+
+use common::*;
+use harness::Session;
+use std::time::Duration;
+
+const GUEST: Duration = Duration::from_secs(120);
+
+fn attach(s: &mut Session, dom: &str) {
+    check(s, |s| {
+        s.send_line(&format!("console {dom}"))?;
+        s.expect("\r\n", CMD_TIMEOUT).map(drop)
+    });
+}
+
+fn detach(s: &mut Session) {
+    check(s, |s| {
+        s.send_raw(&[0x1d])?;
+        s.expect("[detached from the console]", CMD_TIMEOUT)?;
+        s.expect(PROMPT, CMD_TIMEOUT).map(drop)
+    });
+}
+
+fn expect(s: &mut Session, pat: &str, t: Duration) -> String {
+    check(s, |s| s.expect(pat, t))
+}
+
+/// Domain-0 plus these names, as `list` shows them.
+fn list_names(s: &mut Session) -> Vec<String> {
+    cmd(s, "list")
+        .lines()
+        .filter(|l| !l.starts_with("Name "))
+        .filter_map(|l| l.split_whitespace().next().map(String::from))
+        .collect()
+}
+
+#[test]
+fn rust_guest_full_lifecycle() {
+    let mut s = boot("rust-guest");
+    let out = cmd(&mut s, "create testguest on_poweroff=preserve");
+    assert!(out.contains("Started domain testguest (id=1)"), "{out}");
+    expect(&mut s, "domain 1 (testguest) powered off: preserve", GUEST);
+    attach(&mut s, "testguest");
+    let log = expect(&mut s, "testguest: powering off", CMD_TIMEOUT);
+    for line in [
+        "testguest: hello from a Rust guest on Xen",
+        "testguest: memory 0x40000000 16 MiB, 1 vcpu(s), GICv3, grant table 0x38000000, evtchn PPI 31",
+        "testguest: bootargs \"action=poweroff\"",
+        "testguest: xenstore domid = 1",
+        "testguest: xenstore name = testguest",
+        "testguest: xenstore wrote and read back data/greeting = hello-from-testguest",
+        "testguest: xenstore read of Dom0's name refused: EACCES",
+    ] {
+        assert!(log.contains(line), "missing {line:?} in:\n{log}");
+    }
+    detach(&mut s);
+    let list = cmd(&mut s, "list");
+    assert!(list.contains("testguest                                    1    16     1     ---s--"), "{list}");
+    assert_eq!(cmd(&mut s, "xenstore-read /local/domain/1/data/greeting").trim(), "hello-from-testguest");
+    let ls = cmd(&mut s, "xenstore-ls /local/domain/1");
+    assert!(ls.contains("name = \"testguest\"  (n0 r1)") && ls.contains("shutdown = \"\"  (n1)"), "{ls}");
+    assert!(cmd(&mut s, "destroy testguest").contains("domain 1 (testguest) destroyed"));
+    assert_eq!(list_names(&mut s), ["Domain-0"]);
+    assert!(cmd(&mut s, "xenstore").contains("xenstore: 8 nodes, 0 watches, 1 connections"));
+}
+
+#[test]
+fn linux_guest_boots_to_a_shell() {
+    let mut s = boot("linux-guest");
+    let out = cmd(&mut s, "create linux");
+    assert!(out.contains("Started domain linux (id=1)"), "{out}");
+    attach(&mut s, "linux");
+    expect(&mut s, "thindom-linux-guest: init done, 6.1", GUEST);
+    expect(&mut s, "/ #", GUEST);
+    check(&mut s, |s| s.send_line("uname -a"));
+    let u = expect(&mut s, "GNU/Linux", CMD_TIMEOUT);
+    assert!(u.contains("Linux (none) 6.1") && u.contains("aarch64"), "{u}");
+    check(&mut s, |s| s.send_line("cat /sys/hypervisor/type; grep -c processor /proc/cpuinfo"));
+    expect(&mut s, "\nxen", CMD_TIMEOUT);
+    // Its xenbus read its XenStore home: the name thindom wrote is visible
+    // through /sys, and its write reached Dom0's store.
+    check(&mut s, |s| s.send_line("cat /sys/hypervisor/uuid; echo done-$((6*7))"));
+    expect(&mut s, "done-42", CMD_TIMEOUT);
+    detach(&mut s);
+    let list = cmd(&mut s, "list");
+    assert!(list.contains("linux                                        1    64     1"), "{list}");
+    assert!(cmd(&mut s, "destroy linux").contains("domain 1 (linux) destroyed"));
+    assert_eq!(list_names(&mut s), ["Domain-0"]);
+}
+
+#[test]
+fn two_guests_with_interactive_consoles() {
+    let mut s = boot("two-guests");
+    assert!(cmd(&mut s, "create testguest name=one extra=action=echo").contains("Started domain one (id=1)"));
+    assert!(cmd(&mut s, "create testguest name=two extra=action=echo").contains("Started domain two (id=2)"));
+    assert_eq!(list_names(&mut s), ["Domain-0", "one", "two"]);
+    attach(&mut s, "one");
+    expect(&mut s, "echo mode, type quit to power off", GUEST);
+    check(&mut s, |s| s.send_line("hello one"));
+    expect(&mut s, "testguest: echo: hello one", CMD_TIMEOUT);
+    detach(&mut s);
+    attach(&mut s, "two");
+    expect(&mut s, "echo mode", GUEST);
+    check(&mut s, |s| s.send_line("quit"));
+    expect(&mut s, "testguest: echo: quit", CMD_TIMEOUT);
+    // on_poweroff=destroy: the guest goes and the console detaches itself.
+    expect(&mut s, "[the domain is gone]", GUEST);
+    expect(&mut s, PROMPT, CMD_TIMEOUT);
+    assert_eq!(list_names(&mut s), ["Domain-0", "one"]);
+    let out = cmd(&mut s, "create testguest name=one");
+    assert!(out.contains("domain \"one\" already exists (id 1)"), "{out}");
+}
+
+fn counts(s: &mut Session) -> (String, String, String, String) {
+    let info = cmd(s, "info");
+    let free = capture(&info, r"free_memory +: (\d+)");
+    let ev = cmd(s, "evtchn");
+    let ports = ev.lines().filter(|l| l.trim_start().chars().next().is_some_and(|c| c.is_ascii_digit())).count();
+    let xs = capture(&cmd(s, "xenstore"), r"xenstore: (\d+ nodes, \d+ watches, \d+ connections)");
+    let g = cmd(s, "gnttab");
+    (free, ports.to_string(), xs, capture(&g, r"mapping space: (\d+) pages free"))
+}
+
+#[test]
+fn twenty_create_destroy_cycles_leak_nothing() {
+    let mut s = boot("cycles");
+    let start = counts(&mut s);
+    for i in 0..20 {
+        let out = cmd(&mut s, "create testguest -p");
+        assert!(out.contains("paused"), "cycle {i}: {out}");
+        let out = cmd(&mut s, "destroy testguest");
+        assert!(out.contains(&format!("domain {} (testguest) destroyed", i + 1)), "cycle {i}: {out}");
+        // Xen returns the last pages (the paging pool) when the domain's
+        // final reference goes, a moment after destroydomain: allow 5 s.
+        let mut now = counts(&mut s);
+        for _ in 0..50 {
+            if now == start {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            now = counts(&mut s);
+        }
+        assert_eq!(now, start, "cycle {i}");
+    }
+}
+
+#[test]
+fn bad_requests_fail_cleanly() {
+    let mut s = boot("bad-requests");
+    let xs = cmd(&mut s, "xenstore");
+    let cases = [
+        ("create nope", "create: no configuration \"nope\" (see config-list)"),
+        ("create testguest memory=lots", "line 0: memory: expected a number of MiB"),
+        ("create testguest vcpus=0", "line 0: vcpus: 0 is outside 1..=128 vCPUs"),
+        ("create testguest frobnicate=1", "line 0: frobnicate: unknown key"),
+        ("create tests/truncated", "reading the kernel: kernel image is truncated"),
+        ("create testguest memory=3000", "populate_physmap (RAM): Xen returned ENOMEM"),
+        ("destroy 0", "destroy: refusing to destroy Domain-0"),
+        ("console nobody", "console: no domain \"nobody\""),
+    ];
+    for (c, want) in cases {
+        let out = cmd(&mut s, c);
+        assert!(out.contains(want), "{c}: {out}");
+    }
+    assert!(cmd(&mut s, "create testguest memory=3000").contains("(domain 2 destroyed)"));
+    assert_eq!(list_names(&mut s), ["Domain-0"]);
+    assert_eq!(cmd(&mut s, "xenstore"), xs);
+    // A guest that crashes is reported and cleaned up (on_crash=destroy).
+    cmd(&mut s, "create testguest extra=action=crash");
+    expect(&mut s, "(testguest) crashed: destroy", GUEST);
+    expect(&mut s, "(testguest) destroyed", GUEST);
+    // A guest flooding its console cannot starve Dom0.
+    cmd(&mut s, "create testguest name=flood extra=action=flood");
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(cmd(&mut s, "list").contains("flood"));
+    assert!(cmd(&mut s, "destroy flood").contains("(flood) destroyed"));
+    assert_eq!(list_names(&mut s), ["Domain-0"]);
+}
