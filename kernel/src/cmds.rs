@@ -37,8 +37,8 @@ pub const COMMANDS: &[Command] = &[
     Command { name: "gnttab", usage: "gnttab", help: "grant-table and mapping-space usage", run: gnttab_cmd },
     Command {
         name: "create",
-        usage: "create <cfg> [-p] [key=value..]",
-        help: "create a domain from a configuration (like xl create)",
+        usage: "create <cfg> [-p] [-c] [k=v..]",
+        help: "create a domain (like xl create; -p paused, -c attach the console)",
         run: create,
     },
     Command { name: "destroy", usage: "destroy <dom>", help: "destroy a domain at once", run: destroy },
@@ -275,13 +275,19 @@ fn create(boot: &Boot, args: &[String]) {
         return println!("create: {e}");
     }
     let paused = args.iter().any(|a| a == "-p");
-    let rest: alloc::vec::Vec<&String> = args.iter().filter(|a| *a != "-p").collect();
-    let Some((cfg, overrides)) = rest.split_first() else { return println!("usage: create <cfg> [-p] [key=value..]") };
+    let attach = args.iter().any(|a| a == "-c");
+    let rest: alloc::vec::Vec<&String> = args.iter().filter(|a| *a != "-p" && *a != "-c").collect();
+    let Some((cfg, overrides)) = rest.split_first() else {
+        return println!("usage: create <cfg> [-p] [-c] [key=value..]");
+    };
     println!("Parsing config from {cfg}");
     let ov: alloc::vec::Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
     match crate::toolstack::create(cfg, &ov, paused) {
         Ok(id) => {
-            println!("Started domain {} (id={id}){}", crate::toolstack::name(id), if paused { ", paused" } else { "" })
+            println!("Started domain {} (id={id}){}", crate::toolstack::name(id), if paused { ", paused" } else { "" });
+            if attach {
+                let _ = crate::kmain::attach(id);
+            }
         }
         Err(e) => println!("create: {e}"),
     }

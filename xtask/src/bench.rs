@@ -15,11 +15,19 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Time from `create` to the guest's first console line (Rust test
+    /// guest and Linux, 64 MiB, 1 vCPU), and `destroy` time.
+    Domain {
+        /// Creations per guest.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
 }
 
 pub fn run(cmd: BenchCmd) -> Result<()> {
     match cmd {
         BenchCmd::Boot { runs } => boot(runs),
+        BenchCmd::Domain { runs } => domain(runs),
     }
 }
 
@@ -77,5 +85,60 @@ fn boot(runs: usize) -> Result<()> {
     println!("  image size                     {:>8} bytes ({:.1} KiB)", size, size as f64 / 1024.0);
     println!("  heap high-water at prompt      {:>8.0} bytes", median(&mut hw));
     println!("  image in RAM (incl. bss, stack) {:>7} KiB", resident / 1024);
+    Ok(())
+}
+
+fn stats(v: &mut [f64]) -> String {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let med = if v.is_empty() { f64::NAN } else { v[v.len() / 2] };
+    format!(
+        "{:>8.3} s (min {:.3}, max {:.3})",
+        med,
+        v.first().copied().unwrap_or(f64::NAN),
+        v.last().copied().unwrap_or(f64::NAN)
+    )
+}
+
+/// One guest: `create -c` until `first` shows, then `destroy`.
+fn time_guest(s: &mut Session, create: &str, first: &str, name: &str, runs: usize) -> Result<(Vec<f64>, Vec<f64>)> {
+    let to = Duration::from_secs(180);
+    let (mut up, mut down) = (vec![], vec![]);
+    let first = Regex::new(&regex::escape(first))?;
+    let destroyed = Regex::new(&format!(r"\({name}\) destroyed"))?;
+    for _ in 0..runs {
+        let t0 = s.elapsed();
+        s.send_line(create)?;
+        let (_, at) = s.expect_re_at(&first, to)?;
+        up.push((s.time_at(at).unwrap_or(t0) - t0).as_secs_f64());
+        s.send_raw(&[0x1d])?;
+        s.expect("[detached from the console]", to)?;
+        s.expect("thindom> ", to)?;
+        let t1 = s.elapsed();
+        s.send_line(&format!("destroy {name}"))?;
+        let (_, at) = s.expect_re_at(&destroyed, to)?;
+        down.push((s.time_at(at).unwrap_or(t1) - t1).as_secs_f64());
+        s.expect("thindom> ", to)?;
+    }
+    Ok((up, down))
+}
+
+fn domain(runs: usize) -> Result<()> {
+    setup::ensure()?;
+    let img = build::build_image(true)?;
+    let cfg = qemu::config(&img)?;
+    let log = util::root().join("target/bench/domain.log");
+    let mut s = Session::spawn(&cfg, &log)?;
+    s.expect("thindom> ", Duration::from_secs(120))?;
+    let (mut rup, mut rdown) =
+        time_guest(&mut s, "create testguest -c extra=action=echo", "testguest: hello", "testguest", runs)?;
+    let (mut lup, mut ldown) = time_guest(&mut s, "create linux -c", "Booting Linux on physical CPU", "linux", runs)?;
+    s.send_line("poweroff")?;
+    s.wait_exit(Duration::from_secs(30))?;
+    println!("\nthindom domain figures over {runs} runs (median, min, max), Xen 4.17 + QEMU TCG on this host:");
+    println!("  Rust test guest (16 MiB): create -> first console line {}", stats(&mut rup));
+    println!("  Rust test guest (16 MiB): destroy                      {}", stats(&mut rdown));
+    println!("  Linux 6.1 (64 MiB, 1 vCPU): create -> first line       {}", stats(&mut lup));
+    println!("  Linux 6.1 (64 MiB, 1 vCPU): destroy                    {}", stats(&mut ldown));
+    println!("  (serial log: {})", log.display());
     Ok(())
 }

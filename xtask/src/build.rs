@@ -27,6 +27,15 @@ pub fn build_guest() -> Result<Built> {
 /// Builds Dom0's boot ramdisk (`target/thindom/ramdisk.cpio`): the domain
 /// configurations of `configs/` and the kernels they name.
 pub fn build_ramdisk() -> Result<PathBuf> {
+    build_ramdisk_with(false)
+}
+
+/// The ramdisk for `cargo xtask run`: also `demo.cfg`, an autostarted guest.
+pub fn build_demo_ramdisk() -> Result<PathBuf> {
+    build_ramdisk_with(true)
+}
+
+fn build_ramdisk_with(demo: bool) -> Result<PathBuf> {
     let guest = build_guest()?;
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     for e in std::fs::read_dir(root().join("configs"))? {
@@ -37,6 +46,9 @@ pub fn build_ramdisk() -> Result<PathBuf> {
         }
     }
     files.push(("testguest/Image".into(), std::fs::read(&guest.image)?));
+    if demo {
+        files.push(("demo.cfg".into(), std::fs::read(root().join("configs/demo.cfg.in"))?));
+    }
     let linux = crate::linux_guest::ramdisk_files()?;
     // Test fixture: a Linux Image cut short (the builder must refuse it).
     if let Some((_, image)) = linux.iter().find(|(n, _)| n == "linux/Image") {
@@ -45,7 +57,7 @@ pub fn build_ramdisk() -> Result<PathBuf> {
     }
     files.extend(linux);
     let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
-    let out = root().join("target/thindom/ramdisk.cpio");
+    let out = root().join(if demo { "target/thindom/ramdisk-demo.cpio" } else { "target/thindom/ramdisk.cpio" });
     std::fs::write(&out, bootfs::write(&refs))?;
     Ok(out)
 }

@@ -50,7 +50,9 @@ pub fn run_interactive(a: &RunArgs) -> Result<()> {
     c.dom0_mem = a.dom0_mem.clone();
     c.xen_args = a.xen_args.clone();
     c.extra = a.qemu_args.clone();
-    println!("Booting Xen + thindom (Ctrl-A x quits QEMU; `poweroff` at the thindom> prompt stops it cleanly)");
+    c.ramdisk = Some(build::build_demo_ramdisk()?);
+    println!("Booting Xen + thindom with a demo guest (Ctrl-A x quits QEMU; `poweroff` at the thindom> prompt stops it cleanly)");
+    println!("Try: list, console demo (Ctrl-] detaches), create linux -c, config-list, help");
     let status = c.command(true).status()?;
     if !status.success() {
         bail!("QEMU exited with {status}");
