@@ -330,7 +330,15 @@ fn shell_loop(boot: &Boot) -> ! {
         match evtchn::wait(&ports, None) {
             Some(p) if Some(p) == dom_exc_port() => {
                 report_domain_changes(&mut KNOWN.lock());
+                // Show the last words of a guest that is going away.
+                toolstack::drain_all();
+                let attached = ATTACHED.lock().map(|a| a.0);
+                if let Some(id) = attached {
+                    print_new_output(id);
+                }
                 toolstack::on_dom_exc();
+                // What the toolstack just did is reported by it already.
+                refresh_known();
                 let gone = ATTACHED.lock().is_some_and(|(id, _)| toolstack::console_stats(id).is_none());
                 if gone {
                     detach("the domain is gone");

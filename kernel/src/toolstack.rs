@@ -187,6 +187,13 @@ pub fn on_port(port: u32) -> Option<DomId> {
     Some(d.id)
 }
 
+/// Drains every guest's console ring into its log.
+pub fn drain_all() {
+    for d in DOMS.lock().values_mut() {
+        d.console.drain(d.id);
+    }
+}
+
 /// Console output of `id` from log offset `from`.
 pub fn console_since(id: DomId, from: u64) -> Option<(u64, Vec<u8>)> {
     DOMS.lock().get(&id).map(|d| d.console.log.since(from))
