@@ -10,6 +10,7 @@
 mod bench;
 mod build;
 mod debian;
+mod fuzz;
 mod linux_guest;
 mod qemu;
 mod setup;
@@ -50,6 +51,14 @@ enum Cmd {
     },
     /// rustfmt check and clippy (host crates and the aarch64 kernel), warnings denied.
     Lint,
+    /// Run the fuzz targets (everything that parses guest or user input).
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Only this target.
+        target: Option<String>,
+    },
     /// Print figures.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -69,9 +78,13 @@ fn main() -> Result<()> {
         Cmd::Run(args) => qemu::run_interactive(&args),
         Cmd::Test { host_only, qemu_only, filter } => test(host_only, qemu_only, filter),
         Cmd::Lint => lint(),
+        Cmd::Fuzz { seconds, target } => fuzz::run(seconds, target.as_deref()),
         Cmd::Bench(b) => bench::run(b),
     }
 }
+
+/// A short fuzz run per target in `cargo xtask test` (and so in CI).
+const FUZZ_SECONDS_IN_TEST: u64 = 10;
 
 fn lint() -> Result<()> {
     util::banner("rustfmt and clippy");
@@ -86,6 +99,7 @@ fn test(host_only: bool, qemu_only: bool, filter: Option<String>) -> Result<()> 
         lint()?;
         util::banner("host unit tests");
         util::cargo(&["test", "--workspace", "--exclude", "itest"])?;
+        fuzz::run(FUZZ_SECONDS_IN_TEST, None)?;
     }
     if !host_only {
         let img = build::build_image(true)?;

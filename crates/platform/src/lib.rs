@@ -17,6 +17,9 @@ use alloc::vec::Vec;
 use core::fmt;
 use fdt::Fdt;
 
+mod validate;
+pub use validate::validate;
+
 /// A physical address range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Region {
@@ -153,6 +156,7 @@ fn regions(node: &fdt::node::FdtNode<'_, '_>) -> Vec<Region> {
 impl Platform {
     /// Parses a DT blob.
     pub fn parse(blob: &[u8]) -> Result<Platform, Error> {
+        validate(blob)?;
         let fdt = Fdt::new(blob).map_err(|e| Error::Invalid(alloc::format!("{e:?}")))?;
         let memory: Vec<Region> = fdt
             .all_nodes()
@@ -169,7 +173,7 @@ impl Platform {
         let initrd = chosen.as_ref().and_then(|c| {
             let s = c.property("linux,initrd-start")?.as_usize()? as u64;
             let e = c.property("linux,initrd-end")?.as_usize()? as u64;
-            (e > s).then_some(Region { base: s, size: e - s })
+            (e > s).then(|| Region { base: s, size: e - s })
         });
         // Only `find_node`/`property` are used: the `fdt` crate's
         // convenience accessors (`root().model()`, `cpus()`, `memory()`,

@@ -106,3 +106,18 @@ fn tree_without_model_or_cpus_does_not_panic() {
     assert_eq!((p.model.as_str(), p.cpus), ("", 0));
     assert!(p.hypervisor.is_none() && p.initrd.is_none());
 }
+
+#[test]
+fn malformed_blobs_found_by_fuzzing_are_errors() {
+    let good = xen_dom0_dtb(true, true);
+    // Corrupt each header word and each structure word in turn.
+    for i in 0..good.len() / 4 {
+        let mut b = good.clone();
+        b[i * 4..i * 4 + 4].copy_from_slice(&0x7fff_fff0u32.to_be_bytes());
+        let _ = Platform::parse(&b);
+    }
+    let mut b = good.clone();
+    let off_strings = u32::from_be_bytes([b[12], b[13], b[14], b[15]]) as usize;
+    b[off_strings..].iter_mut().for_each(|c| *c = b'x');
+    assert!(Platform::parse(&b).is_err(), "strings without NUL");
+}
