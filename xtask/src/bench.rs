@@ -22,12 +22,20 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// XenStore operations per second and latency, thindom's core against
+    /// Debian's C xenstored, over the Unix socket.
+    Xenstore {
+        /// Operations per measurement.
+        #[arg(long, default_value_t = 5000)]
+        ops: usize,
+    },
 }
 
 pub fn run(cmd: BenchCmd) -> Result<()> {
     match cmd {
         BenchCmd::Boot { runs } => boot(runs),
         BenchCmd::Domain { runs } => domain(runs),
+        BenchCmd::Xenstore { ops } => crate::bench_xenstore::run(ops),
     }
 }
 

@@ -8,6 +8,7 @@
 //! - `bench`: figures (boot times, sizes), printed, never asserted.
 
 mod bench;
+mod bench_xenstore;
 mod build;
 mod debian;
 mod fuzz;
