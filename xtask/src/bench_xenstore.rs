@@ -99,8 +99,11 @@ fn wr(path: &str, val: &str) -> Vec<u8> {
     v
 }
 
-/// Times `n` runs of `op`; returns (ops/s, p50, p90, p99 in µs).
-fn measure(n: usize, mut op: impl FnMut(usize) -> Result<()>) -> Result<(f64, f64, f64, f64)> {
+/// ops/s, then latency p50, p90, p99 in µs.
+type Figures = (f64, f64, f64, f64);
+
+/// Times `n` runs of `op`.
+fn measure(n: usize, mut op: impl FnMut(usize) -> Result<()>) -> Result<Figures> {
     let mut lat = Vec::with_capacity(n);
     let start = Instant::now();
     for i in 0..n {
@@ -114,7 +117,7 @@ fn measure(n: usize, mut op: impl FnMut(usize) -> Result<()>) -> Result<(f64, f6
     Ok((n as f64 / total, pct(0.5), pct(0.9), pct(0.99)))
 }
 
-fn workload(sock: &Path, n: usize) -> Result<Vec<(&'static str, (f64, f64, f64, f64))>> {
+fn workload(sock: &Path, n: usize) -> Result<Vec<(&'static str, Figures)>> {
     let mut c = Client::connect(sock)?;
     let mut w = Client::connect(sock)?;
     for i in 0..64 {
