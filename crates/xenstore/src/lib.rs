@@ -12,6 +12,8 @@
 //!   xenstored's semantics, watches (incl. `@introduceDomain` and
 //!   `@releaseDomain`), transactions (snapshot, `EAGAIN` on conflict) and
 //!   per-domain quotas with xenstored's defaults.
+//! - [`client`]: a client over any transport, with transactions retried on
+//!   `EAGAIN`.
 //! - [`ring`]: the shared-page transport of docs/misc/xenstore-ring.txt.
 //!
 //! The core is deterministic: no clock, no I/O.
@@ -26,6 +28,7 @@
 
 extern crate alloc;
 
+pub mod client;
 pub mod path;
 pub mod ring;
 pub mod server;

@@ -1,7 +1,7 @@
 //! The server core: connections, permissions, watches, transactions and
 //! quotas, following xenstored (tools/xenstore in Xen 4.17).
 
-mod ops;
+pub(crate) mod ops;
 #[cfg(test)]
 mod tests;
 
@@ -323,5 +323,6 @@ fn inherit(parent_perms: &[Perm], creator: u16, privileged: bool) -> Vec<Perm> {
     p
 }
 
+pub(crate) use ops::error_from_name;
 #[doc(hidden)]
 pub use path::perms_payload;

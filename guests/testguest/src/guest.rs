@@ -1,6 +1,5 @@
 //! Boot, console, and the test actions.
 
-use crate::store::Store;
 use aarch64_rt::{cpu, entry, mmu, trap};
 use core::fmt::Write;
 use core::ptr::addr_of_mut;
@@ -141,20 +140,24 @@ fn store_checks(pfn: u64, port: u32) {
         say!("testguest: no xenstore");
         return;
     }
-    let mut s = Store::new((pfn << 12) as usize, port);
-    match s.read("domid") {
+    let mut s = crate::store::connect((pfn << 12) as usize, port);
+    match s.read_string(0, "domid") {
         Ok(id) => say!("testguest: xenstore domid = {id}"),
         Err(e) => return say!("testguest: xenstore read domid failed: {e}"),
     }
-    match s.read("name") {
+    match s.read_string(0, "name") {
         Ok(n) => say!("testguest: xenstore name = {n}"),
         Err(e) => say!("testguest: xenstore read name failed: {e}"),
     }
-    match s.write("data/greeting", "hello-from-testguest").and_then(|_| s.read("data/greeting")) {
+    let greet = s.transaction(|c, tx| {
+        c.write(tx, "data/greeting", b"hello-from-testguest")?;
+        c.read_string(tx, "data/greeting")
+    });
+    match greet {
         Ok(v) => say!("testguest: xenstore wrote and read back data/greeting = {v}"),
         Err(e) => say!("testguest: xenstore write failed: {e}"),
     }
-    match s.read("/local/domain/0/name") {
+    match s.read_string(0, "/local/domain/0/name") {
         Ok(v) => say!("testguest: xenstore read of Dom0's name was allowed?! ({v})"),
         Err(e) => say!("testguest: xenstore read of Dom0's name refused: {e}"),
     }

@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 
 type R = Result<Vec<u8>, XsError>;
 
-pub(super) fn error_from_name(n: &[u8]) -> XsError {
+pub(crate) fn error_from_name(n: &[u8]) -> XsError {
     use XsError::*;
     [
         EINVAL, EACCES, EEXIST, EISDIR, ENOENT, ENOMEM, ENOSPC, EIO, ENOTEMPTY, ENOSYS, EROFS, EBUSY, EAGAIN, EISCONN,
