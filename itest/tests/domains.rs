@@ -84,7 +84,15 @@ fn linux_guest_boots_to_a_shell() {
     // Its xenbus read its XenStore home: the name thindom wrote is visible
     // through /sys, and its write reached Dom0's store.
     check(&mut s, |s| s.send_line("cat /sys/hypervisor/uuid; echo done-$((6*7))"));
-    expect(&mut s, "done-42", CMD_TIMEOUT);
+    let seen = expect(&mut s, "done-42", CMD_TIMEOUT);
+    detach(&mut s);
+    // The UUID Linux reports is the one thindom gave the domain and wrote
+    // to its XenStore `vm` path.
+    let vm = cmd(&mut s, "xenstore-read /local/domain/1/vm");
+    let uuid = vm.trim().trim_start_matches("/vm/").to_string();
+    assert_eq!(uuid.len(), 36, "{vm}");
+    assert!(seen.contains(&uuid), "guest saw another UUID than {uuid}: {seen}");
+    attach(&mut s, "linux");
     detach(&mut s);
     let list = cmd(&mut s, "list");
     assert!(list.contains("linux                                        1    64     1"), "{list}");
@@ -179,4 +187,18 @@ fn bad_requests_fail_cleanly() {
     assert!(cmd(&mut s, "list").contains("flood"));
     assert!(cmd(&mut s, "destroy flood").contains("(flood) destroyed"));
     assert_eq!(list_names(&mut s), ["Domain-0"]);
+}
+
+#[test]
+fn autostart_creates_domains_at_boot() {
+    // The ramdisk `cargo xtask run` uses: demo.cfg has autostart = 1.
+    let mut s = boot_with("autostart", |c| {
+        let r = c.ramdisk.clone().expect("ramdisk");
+        c.ramdisk = Some(r.with_file_name("ramdisk-demo.cpio"));
+    });
+    assert!(s.output().contains("autostart: demo.cfg is domain 1"), "{}", s.tail(20));
+    assert_eq!(list_names(&mut s), ["Domain-0", "demo"]);
+    attach(&mut s, "demo");
+    expect(&mut s, "echo mode, type quit to power off", GUEST);
+    detach(&mut s);
 }

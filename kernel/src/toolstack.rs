@@ -17,6 +17,8 @@ use xlcfg::{Action, DomainConfig, GicChoice};
 #[derive(Debug)]
 pub struct Domain {
     pub id: DomId,
+    /// The UUID: Xen's domain handle and `/vm/<uuid>`.
+    pub uuid: [u8; 16],
     pub cfg: DomainConfig,
     /// How it was created (for `on_*=restart`).
     pub source: (String, Vec<String>),
@@ -83,6 +85,7 @@ pub fn create(name: &str, overrides: &[String], paused: bool) -> Result<DomId, S
         (GicChoice::V2, _) | (GicChoice::Native, 2) => GicVersion::V2,
         _ => GicVersion::V3,
     };
+    let handle = new_uuid();
     let iomem: Vec<Iomem> = cfg.iomem.iter().map(|i| Iomem { mfn: i.mfn, nr: i.nr, gfn: i.gfn }).collect();
     let spec = GuestSpec {
         name: &cfg.name,
@@ -98,6 +101,7 @@ pub fn create(name: &str, overrides: &[String], paused: bool) -> Result<DomId, S
         iomem: &iomem,
         irqs: &cfg.irqs,
         xen_version: &host.xen_version,
+        handle,
     };
     let built = builder::build(xen(), &mut ForeignWriter, &spec, 0).map_err(|e| e.to_string())?;
     let id = built.domid;
@@ -108,7 +112,7 @@ pub fn create(name: &str, overrides: &[String], paused: bool) -> Result<DomId, S
             return Err(format!("{e} (domain {id} destroyed)"));
         }
     };
-    let dom = Domain { id, cfg, source: (name.to_string(), overrides.to_vec()), console, handled: None };
+    let dom = Domain { id, uuid: handle, cfg, source: (name.to_string(), overrides.to_vec()), console, handled: None };
     let store = store_entries(&dom, &built).and_then(|_| xenstored::introduce(id, built.store_gfn, built.store_port));
     DOMS.lock().insert(id, dom);
     if let Err(e) = store {
@@ -132,9 +136,9 @@ pub fn destroy(id: DomId) -> Result<(), String> {
     let name = name(id);
     if let Some(mut d) = DOMS.lock().remove(&id) {
         d.console.close();
+        let _ = xenstored::rm(&format!("/vm/{}", uuid_text(&d.uuid)));
     }
     xenstored::release(id);
-    let _ = xenstored::rm(&format!("/vm/{}", uuid(id)));
     xen().destroy_domain(id).map_err(|e| format!("destroydomain {id}: {e}"))?;
     // destroydomain returns once Xen has taken the memory back.
     log::info!("domain {id} ({name}) destroyed");
@@ -263,9 +267,33 @@ pub fn on_dom_exc() {
     }
 }
 
-/// The VM's UUID-shaped handle: thindom numbers VMs by domid.
-fn uuid(id: DomId) -> String {
-    format!("00000000-0000-0000-0000-{id:012x}")
+static CREATED: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// A version-4-shaped UUID from the creation count and the counter (no
+/// RNG in Dom0; unique per creation within a boot, which is what the
+/// handle and `/vm/<uuid>` need).
+fn new_uuid() -> [u8; 16] {
+    let n = CREATED.fetch_add(1, core::sync::atomic::Ordering::Relaxed) + 1;
+    let t = crate::arch::cpu::counter();
+    let mut u = [0u8; 16];
+    u[..8].copy_from_slice(&t.to_be_bytes());
+    u[8..].copy_from_slice(&n.to_be_bytes());
+    u[6] = (u[6] & 0x0f) | 0x40;
+    u[8] = (u[8] & 0x3f) | 0x80;
+    u
+}
+
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
+pub fn uuid_text(u: &[u8; 16]) -> String {
+    let h: Vec<String> = u.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        h[0..4].concat(),
+        h[4..6].concat(),
+        h[6..8].concat(),
+        h[8..10].concat(),
+        h[10..16].concat()
+    )
 }
 
 /// The `/local/domain/N` entries libxl writes (`libxl__domain_make` and
@@ -275,7 +303,7 @@ fn uuid(id: DomId) -> String {
 fn store_entries(d: &Domain, b: &builder::Built) -> Result<(), String> {
     let id = d.id;
     let home = format!("/local/domain/{id}");
-    let vm = format!("/vm/{}", uuid(id));
+    let vm = format!("/vm/{}", uuid_text(&d.uuid));
     let ro = ["n0".to_string(), format!("r{id}")];
     let rw = [format!("n{id}")];
     let ro: [&str; 2] = [&ro[0], &ro[1]];
@@ -307,7 +335,7 @@ fn store_entries(d: &Domain, b: &builder::Built) -> Result<(), String> {
         xenstored::write(&p, &value).map_err(|e| format!("writing {p}: {e}"))?;
         xenstored::set_perms(&p, perms).map_err(|e| format!("permissions of {p}: {e}"))?;
     }
-    for (k, v) in [("name", d.cfg.name.clone()), ("uuid", uuid(id))] {
+    for (k, v) in [("name", d.cfg.name.clone()), ("uuid", uuid_text(&d.uuid))] {
         xenstored::write(&format!("{vm}/{k}"), &v).map_err(|e| format!("writing {vm}/{k}: {e}"))?;
     }
     Ok(())

@@ -105,6 +105,7 @@ fn test(host_only: bool, qemu_only: bool, filter: Option<String>) -> Result<()> 
     if !host_only {
         let img = build::build_image(true)?;
         build::build_ramdisk()?;
+        build::build_demo_ramdisk()?;
         util::banner("QEMU integration tests under real Xen");
         let mut args = vec!["test", "-p", "itest", "--", "--test-threads=1"];
         if let Some(f) = filter.as_deref() {

@@ -63,6 +63,8 @@ pub struct GuestSpec<'a> {
     pub irqs: &'a [u32],
     /// Xen's "major.minor", for the DT's `compatible`.
     pub xen_version: &'a str,
+    /// The domain handle (its UUID).
+    pub handle: [u8; 16],
 }
 
 /// Where everything goes.
@@ -165,6 +167,7 @@ pub(crate) mod tests {
             iomem: &[],
             irqs: &[],
             xen_version: "4.17",
+            handle: [0; 16],
         }
     }
 

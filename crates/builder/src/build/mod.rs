@@ -154,6 +154,7 @@ where
         return Err(fail(Step::DeviceTree, Cause::Other("device tree larger than its slot".to_string())));
     }
     let cfg = DomainConfig {
+        handle: spec.handle,
         max_vcpus: spec.vcpus,
         gic_version: spec.gic.xen_value(),
         nr_spis: nr_spis(spec.irqs),

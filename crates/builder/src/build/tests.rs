@@ -34,6 +34,7 @@ impl Domctls for Sim {
     fn create_domain(&self, cfg: &DomainConfig) -> XResult<DomId> {
         self.call("create")?;
         assert_eq!(cfg.max_grant_version, 1);
+        assert_eq!(cfg.handle, [7; 16]);
         self.domains.borrow_mut().insert(7);
         Ok(7)
     }
@@ -177,6 +178,7 @@ fn spec<'a>(k: &'a [u8], rd: &'a [u8], io: &'a [Iomem], irqs: &'a [u32]) -> Gues
         iomem: io,
         irqs,
         xen_version: "4.17",
+        handle: [7; 16],
     }
 }
 
