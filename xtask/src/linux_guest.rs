@@ -35,33 +35,10 @@ exec setsid cttyhack sh\n"
     Ok(cpio_with_modes(&[("init", 0o100755, &init), ("bin/busybox", 0o100755, &busybox)]))
 }
 
-/// A newc archive with explicit modes (executables) and the directories.
+/// The initramfs entries: directories, then the files.
 fn cpio_with_modes(files: &[(&str, u32, &[u8])]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut ino = 1;
-    let mut put = |name: &str, mode: u32, data: &[u8]| {
-        let fields = [ino, mode as usize, 0, 0, 1, 0, data.len(), 0, 0, 0, 0, name.len() + 1, 0];
-        ino += 1;
-        out.extend_from_slice(b"070701");
-        for f in fields {
-            out.extend_from_slice(format!("{f:08X}").as_bytes());
-        }
-        out.extend_from_slice(name.as_bytes());
-        out.push(0);
-        while out.len() % 4 != 0 {
-            out.push(0);
-        }
-        out.extend_from_slice(data);
-        while out.len() % 4 != 0 {
-            out.push(0);
-        }
-    };
-    for d in ["bin", "dev", "proc", "sys", "tmp"] {
-        put(d, 0o040755, &[]);
-    }
-    for (name, mode, data) in files {
-        put(name, *mode, data);
-    }
-    put("TRAILER!!!", 0, &[]);
-    out
+    let mut all: Vec<(&str, u32, &[u8])> =
+        ["bin", "dev", "proc", "sys", "tmp"].iter().map(|d| (*d, 0o040755, &[][..])).collect();
+    all.extend_from_slice(files);
+    bootfs::write_with_modes(&all)
 }

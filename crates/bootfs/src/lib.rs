@@ -112,6 +112,13 @@ pub fn find<'a>(b: &'a [u8], path: &str) -> Result<Option<Entry<'a>>, Error> {
 
 /// Writes a newc archive of regular files (mode 0644).
 pub fn write(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let with_modes: Vec<(&str, u32, &[u8])> = files.iter().map(|(n, d)| (*n, 0o100644, *d)).collect();
+    write_with_modes(&with_modes)
+}
+
+/// Writes a newc archive of entries with explicit modes (directories
+/// `0o040755`, executables `0o100755`, ...), in the order given.
+pub fn write_with_modes(files: &[(&str, u32, &[u8])]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut put = |name: &str, mode: u32, data: &[u8], ino: usize| {
         let fields = [ino, mode as usize, 0, 0, 1, 0, data.len(), 0, 0, 0, 0, name.len() + 1, 0];
@@ -129,8 +136,8 @@ pub fn write(files: &[(&str, &[u8])]) -> Vec<u8> {
             out.push(0);
         }
     };
-    for (i, (name, data)) in files.iter().enumerate() {
-        put(name, 0o100644, data, i + 1);
+    for (i, (name, mode, data)) in files.iter().enumerate() {
+        put(name, *mode, data, i + 1);
     }
     put("TRAILER!!!", 0, &[], 0);
     out
