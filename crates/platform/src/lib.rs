@@ -153,6 +153,16 @@ fn regions(node: &fdt::node::FdtNode<'_, '_>) -> Vec<Region> {
         .unwrap_or_default()
 }
 
+/// The node `name` (or `name@unit`) directly under the root. The `fdt`
+/// crate's `find_node` path walk loses the siblings that follow a node
+/// nopped out with `FDT_NOP` (libxl nops the empty second memory bank in
+/// every guest tree), so walk the root's children instead.
+fn top_level<'b, 'a>(fdt: &'b Fdt<'a>, name: &str) -> Option<fdt::node::FdtNode<'b, 'a>> {
+    fdt.find_node("/")?
+        .children()
+        .find(|n| n.name == name || n.name.strip_prefix(name).is_some_and(|r| r.starts_with('@')))
+}
+
 impl Platform {
     /// Parses a DT blob.
     pub fn parse(blob: &[u8]) -> Result<Platform, Error> {
@@ -167,7 +177,7 @@ impl Platform {
         if memory.is_empty() {
             return Err(Error::Missing("a memory node"));
         }
-        let chosen = fdt.find_node("/chosen");
+        let chosen = top_level(&fdt, "chosen");
         let bootargs =
             chosen.as_ref().and_then(|c| c.property("bootargs")).and_then(|p| p.as_str()).unwrap_or("").to_string();
         let initrd = chosen.as_ref().and_then(|c| {
@@ -180,7 +190,7 @@ impl Platform {
         // `chosen()`) panic when a node or property is missing.
         let root = fdt.find_node("/").ok_or(Error::Missing("a root node"))?;
         let model = root.property("model").and_then(|p| p.as_str()).unwrap_or("").to_string();
-        let cpus = fdt.find_node("/cpus").map_or(0, |c| {
+        let cpus = top_level(&fdt, "cpus").map_or(0, |c| {
             c.children().filter(|n| n.property("device_type").and_then(|p| p.as_str()) == Some("cpu")).count()
         });
         Ok(Platform {
@@ -197,7 +207,7 @@ impl Platform {
     }
 
     fn hypervisor(fdt: &Fdt<'_>) -> Result<Option<Hypervisor>, Error> {
-        let Some(node) = fdt.find_node("/hypervisor") else {
+        let Some(node) = top_level(fdt, "hypervisor") else {
             return Ok(None);
         };
         let compat = node.compatible().ok_or(Error::Missing("/hypervisor compatible"))?;
