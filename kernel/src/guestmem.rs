@@ -5,6 +5,18 @@ use crate::arch::cpu;
 use crate::mm;
 use xen_abi::DomId;
 use xen_hyp::Errno;
+use xen_mm::ForeignError;
+
+/// The errno Xen gave for a failed mapping (the first failing page's), so
+/// the builder's error names Xen's reason rather than a made-up one.
+fn errno(e: &ForeignError) -> Errno {
+    match e {
+        ForeignError::Hypercall(e) => *e,
+        ForeignError::Pages(p) => p.first().map_or(Errno::EFAULT, |(_, e)| *e),
+        ForeignError::Space(_) => Errno::ENOMEM,
+        ForeignError::BadSize(_) => Errno::EINVAL,
+    }
+}
 
 /// Pages mapped at once.
 const WINDOW: u64 = 256;
@@ -24,14 +36,17 @@ impl ForeignWriter {
             let gfns: alloc::vec::Vec<u64> = (first..=last).collect();
             let m = mm::map_foreign(dom, &gfns).map_err(|e| {
                 log::warn!("domain {dom}: mapping gfns {first:#x}..={last:#x}: {e}");
-                Errno::EFAULT
+                errno(&e)
             })?;
             let chunk_end = ((last + 1) << 12).min(end);
             let addr = (m.addr() + (at & 0xfff)) as usize;
             let n = (chunk_end - at) as usize;
             f(addr, (at - gpa) as usize, n);
             cpu::dcache_clean(addr, n);
-            mm::unmap_foreign(m).map_err(|_| Errno::EFAULT)?;
+            mm::unmap_foreign(m).map_err(|e| {
+                log::warn!("domain {dom}: unmapping gfns {first:#x}..={last:#x}: {e}");
+                errno(&e)
+            })?;
             at = chunk_end;
         }
         Ok(())

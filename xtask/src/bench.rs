@@ -11,9 +11,16 @@ pub enum BenchCmd {
     /// Boot times (QEMU start to Xen banner, to thindom's first line, to the
     /// shell prompt), image size and RAM footprint.
     Boot {
-        /// Number of boots.
+        /// Number of boots (per Dom0 with --compare).
         #[arg(long, default_value_t = 5)]
         runs: usize,
+        /// Also boot the reference Linux Dom0 (Debian's xl), alternately, and
+        /// print both side by side, with the smallest dom0_mem of each.
+        #[arg(long)]
+        compare: bool,
+        /// With --compare: skip the dom0_mem bisection (it takes minutes).
+        #[arg(long)]
+        no_bisect: bool,
     },
     /// Time from `create` to the guest's first console line (Rust test
     /// guest and Linux, 64 MiB, 1 vCPU), and `destroy` time.
@@ -21,6 +28,10 @@ pub enum BenchCmd {
         /// Creations per guest.
         #[arg(long, default_value_t = 5)]
         runs: usize,
+        /// Also measure the reference Linux Dom0 (Debian's xl) and print
+        /// both side by side.
+        #[arg(long)]
+        compare: bool,
     },
     /// XenStore operations per second and latency, thindom's core against
     /// Debian's C xenstored, over the Unix socket.
@@ -33,8 +44,10 @@ pub enum BenchCmd {
 
 pub fn run(cmd: BenchCmd) -> Result<()> {
     match cmd {
-        BenchCmd::Boot { runs } => boot(runs),
-        BenchCmd::Domain { runs } => domain(runs),
+        BenchCmd::Boot { runs, compare: true, no_bisect } => crate::bench_compare::boot(runs, !no_bisect),
+        BenchCmd::Boot { runs, .. } => boot(runs),
+        BenchCmd::Domain { runs, compare: true } => crate::bench_compare::domain(runs),
+        BenchCmd::Domain { runs, .. } => domain(runs),
         BenchCmd::Xenstore { ops } => crate::bench_xenstore::run(ops),
     }
 }

@@ -8,10 +8,12 @@
 //! - `bench`: figures (boot times, sizes), printed, never asserted.
 
 mod bench;
+mod bench_compare;
 mod bench_xenstore;
 mod build;
 mod debian;
 mod fuzz;
+mod linux_dom0;
 mod linux_guest;
 mod qemu;
 mod setup;
@@ -106,12 +108,13 @@ fn test(host_only: bool, qemu_only: bool, filter: Option<String>) -> Result<()> 
         let img = build::build_image(true)?;
         build::build_ramdisk()?;
         build::build_demo_ramdisk()?;
+        let reference = linux_dom0::build()?;
         util::banner("QEMU integration tests under real Xen");
         let mut args = vec!["test", "-p", "itest", "--", "--test-threads=1"];
         if let Some(f) = filter.as_deref() {
             args.push(f);
         }
-        util::cargo_env(&args, &qemu::itest_env(&img)?)?;
+        util::cargo_env(&args, &qemu::itest_env(&img, &reference)?)?;
     }
     Ok(())
 }

@@ -5,8 +5,20 @@ use crate::{debian, setup};
 use anyhow::{bail, Result};
 use harness::QemuConfig;
 
+/// Which Dom0 `run` boots.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dom0Kind {
+    /// thindom (this project).
+    Thindom,
+    /// The reference: Debian's Linux with the xl toolstack.
+    Linux,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
+    /// The Dom0 to boot: thindom, or the reference Linux Dom0 with xl.
+    #[arg(long, value_enum, default_value_t = Dom0Kind::Thindom)]
+    pub dom0: Dom0Kind,
     /// Machine RAM in MiB.
     #[arg(long, default_value_t = 2048)]
     pub memory: u32,
@@ -16,9 +28,10 @@ pub struct RunArgs {
     /// GIC version (2 or 3).
     #[arg(long, default_value_t = 3)]
     pub gic: u8,
-    /// Memory Xen gives Dom0 (`dom0_mem=`).
-    #[arg(long, default_value = "128M")]
-    pub dom0_mem: String,
+    /// Memory Xen gives Dom0 (`dom0_mem=`); default 128M for thindom, 512M
+    /// for the Linux Dom0.
+    #[arg(long)]
+    pub dom0_mem: Option<String>,
     /// Extra words for Xen's command line.
     #[arg(long, default_value = "")]
     pub xen_args: String,
@@ -42,17 +55,32 @@ pub fn run_interactive(a: &RunArgs) -> Result<()> {
     if a.gic != 2 && a.gic != 3 {
         bail!("--gic must be 2 or 3");
     }
-    let img = build::build_image(!a.debug)?;
-    let mut c = config(&img)?;
+    let mut c = match a.dom0 {
+        Dom0Kind::Thindom => {
+            let img = build::build_image(!a.debug)?;
+            let mut c = config(&img)?;
+            c.ramdisk = Some(build::build_demo_ramdisk()?);
+            println!("Booting Xen + thindom with a demo guest (Ctrl-A x quits QEMU; `poweroff` at the thindom> prompt stops it cleanly)");
+            println!("Try: list, console demo (Ctrl-] detaches), create linux -c, config-list, help");
+            c
+        }
+        Dom0Kind::Linux => {
+            let c = crate::linux_dom0::config(&crate::linux_dom0::build()?)?;
+            println!(
+                "Booting Xen + the reference Linux Dom0 with Debian's xl (Ctrl-A x quits QEMU; `poweroff -f` stops it)"
+            );
+            println!("Try: xl list, xl create -c testguest.cfg (Ctrl-] detaches), xl create -c linux.cfg, xl info");
+            c
+        }
+    };
     c.mem_mib = a.memory;
     c.cpus = a.cpus;
     c.gic = a.gic;
-    c.dom0_mem = a.dom0_mem.clone();
+    if let Some(m) = &a.dom0_mem {
+        c.dom0_mem = m.clone();
+    }
     c.xen_args = a.xen_args.clone();
     c.extra = a.qemu_args.clone();
-    c.ramdisk = Some(build::build_demo_ramdisk()?);
-    println!("Booting Xen + thindom with a demo guest (Ctrl-A x quits QEMU; `poweroff` at the thindom> prompt stops it cleanly)");
-    println!("Try: list, console demo (Ctrl-] detaches), create linux -c, config-list, help");
     let status = c.command(true).status()?;
     if !status.success() {
         bail!("QEMU exited with {status}");
@@ -61,10 +89,12 @@ pub fn run_interactive(a: &RunArgs) -> Result<()> {
 }
 
 /// Environment for the `itest` integration tests.
-pub fn itest_env(img: &Built) -> Result<Vec<(String, String)>> {
+pub fn itest_env(img: &Built, reference: &crate::linux_dom0::LinuxDom0) -> Result<Vec<(String, String)>> {
     Ok(vec![
         ("THINDOM_RAMDISK".into(), crate::util::root().join("target/thindom/ramdisk.cpio").display().to_string()),
         ("THINDOM_IMAGE".into(), img.image.display().to_string()),
         ("THINDOM_XEN".into(), debian::xen()?.display().to_string()),
+        ("THINDOM_REF_KERNEL".into(), reference.kernel.display().to_string()),
+        ("THINDOM_REF_INITRAMFS".into(), reference.initramfs.display().to_string()),
     ])
 }

@@ -13,8 +13,6 @@ use xen_abi::arch_arm as g;
 pub const PHANDLE_GIC: u32 = 65000;
 /// Interrupt cell 3 for a PPI: all CPUs, level low (libxl's `set_interrupt`).
 const PPI_FLAGS: u32 = 0xf08;
-/// GICv3 redistributor stride per vCPU.
-const GICV3_RDIST_STRIDE: u32 = 0x20000;
 
 fn ppi(intid: u32) -> [u32; 3] {
     [1, intid - 16, PPI_FLAGS]
@@ -29,13 +27,16 @@ pub fn vcpu_mpidr(id: u32) -> u32 {
 pub fn generate(spec: &GuestSpec<'_>, layout: &Layout) -> FdtWriterResult<Vec<u8>> {
     let mut w = FdtWriter::new()?;
     let root = w.begin_node("")?;
+    w.property_string("model", &format!("XENVM-{}", spec.xen_version))?;
     w.property_string_list("compatible", vec![format!("xen,xenvm-{}", spec.xen_version), "xen,xenvm".into()])?;
     w.property_u32("interrupt-parent", PHANDLE_GIC)?;
     w.property_u32("#address-cells", 2)?;
     w.property_u32("#size-cells", 2)?;
 
     let chosen = w.begin_node("chosen")?;
-    w.property_string("bootargs", spec.cmdline)?;
+    if !spec.cmdline.is_empty() {
+        w.property_string("bootargs", spec.cmdline)?;
+    }
     if let Some((base, len)) = layout.initrd {
         w.property_u64("linux,initrd-start", base)?;
         w.property_u64("linux,initrd-end", base + len)?;
@@ -63,17 +64,19 @@ pub fn generate(spec: &GuestSpec<'_>, layout: &Layout) -> FdtWriterResult<Vec<u8
     w.property_u32("cpu_on", 0xc400_0003)?;
     w.end_node(psci)?;
 
-    let mem = w.begin_node(&format!("memory@{:x}", layout.banks[0].0))?;
-    w.property_string("device_type", "memory")?;
-    let reg: Vec<u64> = layout.banks.iter().flat_map(|&(b, s)| [b, s]).collect();
-    w.property_array_u64("reg", &reg)?;
-    w.end_node(mem)?;
+    // One node per RAM bank, as libxl does.
+    for &(base, size) in &layout.banks {
+        let mem = w.begin_node(&format!("memory@{base:x}"))?;
+        w.property_string("device_type", "memory")?;
+        w.property_array_u64("reg", &[base, size])?;
+        w.end_node(mem)?;
+    }
 
-    gic(&mut w, spec.gic, spec.vcpus)?;
+    gic(&mut w, spec.gic)?;
 
     let timer = w.begin_node("timer")?;
     w.property_string("compatible", "arm,armv8-timer")?;
-    let ints: Vec<u32> = [g::GUEST_TIMER_PHYS_S_PPI, g::GUEST_TIMER_PHYS_NS_PPI, g::GUEST_TIMER_VIRT_PPI, 26]
+    let ints: Vec<u32> = [g::GUEST_TIMER_PHYS_S_PPI, g::GUEST_TIMER_PHYS_NS_PPI, g::GUEST_TIMER_VIRT_PPI]
         .into_iter()
         .flat_map(ppi)
         .collect();
@@ -92,17 +95,19 @@ pub fn generate(spec: &GuestSpec<'_>, layout: &Layout) -> FdtWriterResult<Vec<u8
     w.finish()
 }
 
-fn gic(w: &mut FdtWriter, v: GicVersion, vcpus: u32) -> FdtWriterResult<()> {
+fn gic(w: &mut FdtWriter, v: GicVersion) -> FdtWriterResult<()> {
     let node = w.begin_node(&format!("interrupt-controller@{:x}", g::GUEST_GICD_BASE))?;
     match v {
         GicVersion::V3 => {
             w.property_string("compatible", "arm,gic-v3")?;
-            w.property_u32("redistributor-stride", GICV3_RDIST_STRIDE)?;
-            w.property_u32("#redistributor-regions", 1)?;
-            let rdist = u64::from(vcpus) * u64::from(GICV3_RDIST_STRIDE);
             w.property_array_u64(
                 "reg",
-                &[g::GUEST_GICV3_GICD_BASE, g::GUEST_GICV3_GICD_SIZE, g::GUEST_GICV3_GICR0_BASE, rdist],
+                &[
+                    g::GUEST_GICV3_GICD_BASE,
+                    g::GUEST_GICV3_GICD_SIZE,
+                    g::GUEST_GICV3_GICR0_BASE,
+                    g::GUEST_GICV3_GICR0_SIZE,
+                ],
             )?;
         }
         GicVersion::V2 => {
@@ -142,6 +147,9 @@ mod tests {
         let b = blob(GicVersion::V3, 2);
         let t = fdt::Fdt::new(&b).unwrap();
         assert_eq!(t.root().compatible().first(), "xen,xenvm-4.17");
+        assert_eq!(t.root().model(), "XENVM-4.17");
+        let timer = t.find_compatible(&["arm,armv8-timer"]).unwrap();
+        assert_eq!(timer.property("interrupts").unwrap().value.len(), 3 * 12, "libxl's three timer PPIs");
         assert_eq!(t.chosen().bootargs(), Some("console=hvc0"));
         let mem: Vec<_> = t.memory().regions().collect();
         assert_eq!(mem.len(), 1);
@@ -173,5 +181,5 @@ mod tests {
         assert_eq!((b.len(), digest), GOLDEN_V2, "guest DT changed");
     }
 
-    const GOLDEN_V2: (usize, u64) = (1247, 13535632134985130729);
+    const GOLDEN_V2: (usize, u64) = (1265, 13624129953707539317);
 }

@@ -128,7 +128,8 @@ pub fn plan(spec: &GuestSpec<'_>, h: &ImageHeader, kernel_len: usize) -> Result<
         banks.push((g::GUEST_RAM1_BASE, mem - bank0));
     }
     let ram_end = g::GUEST_RAM0_BASE + bank0;
-    let kernel_base = g::GUEST_RAM0_BASE + h.text_offset;
+    // text_offset comes from the (untrusted) Image header.
+    let kernel_base = g::GUEST_RAM0_BASE.checked_add(h.text_offset).ok_or(LayoutError::NoMemory)?;
     let kernel_size = round_up(h.image_size.max(kernel_len as u64), PAGE).ok_or(LayoutError::NoMemory)?;
     let kernel_end = kernel_base.checked_add(kernel_size).ok_or(LayoutError::NoMemory)?;
     if kernel_end > ram_end {
@@ -205,6 +206,10 @@ pub(crate) mod tests {
             plan(&spec(64, Some(&big)), &hdr(30 << 20), 20 << 20),
             Err(LayoutError::ModulesDoNotFit { .. })
         ));
+        // A hostile text_offset must not overflow the address arithmetic.
+        let mut h = hdr(1);
+        h.text_offset = u64::MAX - 0x1000;
+        assert_eq!(plan(&spec(64, None), &h, 64), Err(LayoutError::NoMemory));
     }
 
     proptest::proptest! {

@@ -7,6 +7,7 @@
 //! Host-only (`std`); nothing here runs inside Xen.
 
 mod config;
+pub mod reference;
 mod session;
 
 pub use config::QemuConfig;

@@ -203,6 +203,7 @@ where
     let store_port = x.alloc_unbound(d, backend).map_err(xe(Step::EventChannels))?;
     let (console_gfn, store_gfn) = (magic + g::CONSOLE_PFN_OFFSET, magic + g::XENSTORE_PFN_OFFSET);
     for (i, v) in [
+        (hvm::HVM_PARAM_CALLBACK_IRQ, hvm::callback_via_ppi(g::GUEST_EVTCHN_PPI)),
         (hvm::HVM_PARAM_CONSOLE_PFN, console_gfn),
         (hvm::HVM_PARAM_CONSOLE_EVTCHN, u64::from(console_port)),
         (hvm::HVM_PARAM_STORE_PFN, store_gfn),

@@ -197,6 +197,8 @@ fn builds_a_guest() {
     let params = sim.params.borrow();
     assert_eq!(params[&hvm::HVM_PARAM_STORE_PFN], 0x39001);
     assert_eq!(params[&hvm::HVM_PARAM_CONSOLE_EVTCHN], 1);
+    // libxl sets the upcall PPI: type PPI (2) in the top byte, active-low level flag 2, PPI 31.
+    assert_eq!(params[&hvm::HVM_PARAM_CALLBACK_IRQ], 0x0200_0000_0000_021f);
     // Kernel at RAM base, x0 = DTB, DTB and initrd loaded where planned.
     assert_eq!(*sim.ctx.borrow(), Some((0x4000_0000, b.layout.dtb_base)));
     assert_eq!(mem.0[&(0x4000_0000 + 0x38)], b'A');

@@ -1,0 +1,287 @@
+//! The reference setup: the same Xen 4.17 and QEMU with a classic Linux
+//! Dom0 running Debian's xl toolstack, so thindom's figures can be put side
+//! by side with it in one run.
+//!
+//! Everything comes from Debian's arm64 packages (fetched like Xen, never
+//! installed on the host): the kernel is `linux-image-arm64`'s vmlinuz, and
+//! the initramfs holds busybox-static, Xen's `xl`, `xenstored`,
+//! `xenconsoled`, `xenconsole`, `xen-init-dom0` and the xenstore clients,
+//! exactly the shared libraries their ELF `DT_NEEDED` entries pull in
+//! (closure computed here, so a missing package is an error naming the
+//! library), the kernel's Xen modules (evtchn, privcmd, xenfs, gntdev,
+//! gntalloc), and the guests thindom creates with the very same xl.cfg
+//! files (`configs/testguest.cfg`, `configs/linux.cfg`).
+//!
+//! `/init` mounts proc, sys, dev and xenfs, starts `xenstored`, runs
+//! `xen-init-dom0`, starts `xenconsoled`, checks `xl list`, prints
+//! [`READY`] and leaves a shell ([`PROMPT`]) on hvc0 in `/guests`.
+
+use crate::{build, debian, util::root};
+use anyhow::{bail, Context, Result};
+use harness::QemuConfig;
+use object::read::elf::{Dyn, ElfFile64};
+use object::{elf, Endianness};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Debian arm64 packages the Dom0 initramfs is assembled from (the Linux
+/// kernel package is resolved from `linux-image-arm64`).
+pub const PACKAGES: &[&str] = &[
+    "busybox-static",
+    "xen-utils-4.17",
+    "xen-utils-common",
+    "xenstore-utils",
+    "libxenmisc4.17",
+    "libxenstore4",
+    "libxencall1",
+    "libxenevtchn1",
+    "libxenforeignmemory1",
+    "libxengnttab1",
+    "libxentoollog1",
+    "libxentoolcore1",
+    "libxendevicemodel1",
+    "libxenhypfs1",
+    "libyajl2",
+    "libuuid1",
+    "libfdt1",
+    "zlib1g",
+    "libc6",
+    "libgcc-s1",
+];
+
+/// Where Debian installs the Xen tools.
+const XEN_BIN: &str = "usr/lib/xen-4.17/bin";
+/// The programs the Dom0 runs, from [`XEN_BIN`].
+const XEN_PROGRAMS: &[&str] = &["xl", "xenstored", "xenconsoled", "xenconsole", "xen-init-dom0"];
+/// xenstore clients (`xenstore-utils`), for scripting in the Dom0 shell.
+const XENSTORE_CLIENTS: &[&str] = &["xenstore-read", "xenstore-write", "xenstore-ls", "xenstore-rm"];
+/// Kernel modules, in load order (xenfs needs privcmd).
+const MODULES: &[&str] = &[
+    "drivers/xen/xen-evtchn.ko",
+    "drivers/xen/xen-privcmd.ko",
+    "drivers/xen/xenfs/xenfs.ko",
+    "drivers/xen/xen-gntdev.ko",
+    "drivers/xen/xen-gntalloc.ko",
+];
+/// Libraries loaded with `dlopen` (not in any `DT_NEEDED`): glibc's
+/// `pthread_cancel`, which xl uses, needs libgcc_s.
+const DLOPENED: &[&str] = &["libgcc_s.so.1"];
+/// Directories searched for shared libraries, inside each package.
+const LIB_DIRS: &[&str] = &["lib/aarch64-linux-gnu", "usr/lib/aarch64-linux-gnu"];
+
+pub use harness::reference::{PROMPT, READY};
+
+/// The built reference Dom0.
+#[derive(Debug, Clone)]
+pub struct LinuxDom0 {
+    /// Debian's vmlinuz (gzip-compressed arm64 Image; Xen unpacks it).
+    pub kernel: PathBuf,
+    /// The initramfs (newc cpio) with the guests.
+    pub initramfs: PathBuf,
+    /// Size of the initramfs without the guests' kernels and ramdisks.
+    pub initramfs_base_bytes: u64,
+}
+
+/// One initramfs entry: path, mode, contents (a symlink's target for links).
+type Entry = (String, u32, Vec<u8>);
+
+const DIR: u32 = 0o040755;
+const EXE: u32 = 0o100755;
+const FILE: u32 = 0o100644;
+const LINK: u32 = 0o120777;
+
+/// Downloads what is missing and writes `target/refdom0/initramfs.cpio`.
+pub fn build() -> Result<LinuxDom0> {
+    let roots: Vec<PathBuf> = PACKAGES.iter().map(|p| debian::ensure(p)).collect::<Result<_>>()?;
+    let linux = debian::ensure(&debian::resolve("linux-image-arm64")?)?;
+    let kernel = find_prefixed(&linux.join("boot"), "vmlinuz-")?;
+    let kver = kernel.file_name().unwrap_or_default().to_string_lossy().trim_start_matches("vmlinuz-").to_string();
+
+    let mut files: Vec<Entry> = Vec::new();
+    let bb = std::fs::read(roots[0].join("bin/busybox")).context("busybox-static has no bin/busybox")?;
+    files.push(("bin/busybox".into(), EXE, bb));
+    files.push(("init".into(), EXE, init_script(&kver).into_bytes()));
+
+    // The programs, then every library they need (transitively).
+    let mut elves: Vec<(String, Vec<u8>)> = Vec::new();
+    for p in XEN_PROGRAMS {
+        let path = format!("{XEN_BIN}/{p}");
+        elves.push((path.clone(), read_in(&roots, &path)?));
+    }
+    for p in XENSTORE_CLIENTS {
+        // xenstore-utils installs one binary with the others as links.
+        let path = format!("usr/bin/{p}");
+        elves.push((path.clone(), read_in(&roots, &path)?));
+    }
+    let libs = library_closure(&roots, &elves)?;
+    for (path, data) in elves {
+        files.push((path, EXE, data));
+    }
+    for (soname, data) in libs {
+        files.push((format!("lib/aarch64-linux-gnu/{soname}"), EXE, data));
+    }
+    files.push(("lib/ld-linux-aarch64.so.1".into(), LINK, b"aarch64-linux-gnu/ld-linux-aarch64.so.1".to_vec()));
+    files.push(("etc/xen/xl.conf".into(), FILE, read_in(&roots, "etc/xen/xl.conf")?));
+    let moddir = linux.join("lib/modules").join(&kver).join("kernel");
+    for m in MODULES {
+        let data =
+            std::fs::read(moddir.join(m)).with_context(|| format!("module {m} missing from the kernel package"))?;
+        let name = Path::new(m).file_name().unwrap_or_default().to_string_lossy().into_owned();
+        files.push((format!("lib/modules/{name}"), FILE, data));
+    }
+    let base = cpio(&files).len() as u64;
+
+    // The guests, with the xl.cfg files thindom uses, in `/guests`.
+    let guest = build::build_guest()?;
+    files.push(("guests/testguest/Image".into(), FILE, std::fs::read(&guest.image)?));
+    for (name, data) in crate::linux_guest::ramdisk_files()? {
+        files.push((format!("guests/{name}"), FILE, data));
+    }
+    for cfg in ["testguest.cfg", "linux.cfg"] {
+        files.push((format!("guests/{cfg}"), FILE, std::fs::read(root().join("configs").join(cfg))?));
+    }
+    let out = root().join("target/refdom0");
+    std::fs::create_dir_all(&out)?;
+    let initramfs = out.join("initramfs.cpio");
+    std::fs::write(&initramfs, cpio(&files))?;
+    Ok(LinuxDom0 { kernel, initramfs, initramfs_base_bytes: base })
+}
+
+/// QEMU configuration booting Xen with the reference Linux Dom0.
+pub fn config(d: &LinuxDom0) -> Result<QemuConfig> {
+    Ok(harness::reference::config(debian::xen()?, d.kernel.clone(), d.initramfs.clone()))
+}
+
+/// The newc archive, with every parent directory listed before its files.
+fn cpio(files: &[Entry]) -> Vec<u8> {
+    let mut dirs = BTreeSet::new();
+    for (path, _, _) in files {
+        let mut p = Path::new(path).parent();
+        while let Some(d) = p.filter(|d| !d.as_os_str().is_empty()) {
+            dirs.insert(d.to_string_lossy().into_owned());
+            p = d.parent();
+        }
+    }
+    for d in ["dev", "proc", "sys", "tmp", "run", "var", "root"] {
+        dirs.insert(d.into());
+    }
+    // BTreeSet order puts "a" before "a/b": parents first.
+    let mut all: Vec<(&str, u32, &[u8])> = dirs.iter().map(|d| (d.as_str(), DIR, &[][..])).collect();
+    all.extend(files.iter().map(|(p, m, d)| (p.as_str(), *m, d.as_slice())));
+    bootfs::write_with_modes(&all)
+}
+
+fn init_script(kver: &str) -> String {
+    let modules: Vec<String> = MODULES
+        .iter()
+        .map(|m| format!("insmod /lib/modules/{}", Path::new(m).file_name().unwrap_or_default().to_string_lossy()))
+        .collect();
+    format!(
+        r#"#!/bin/busybox sh
+# Reference Linux Dom0 ({kver}): Debian's xl toolstack, assembled by `cargo xtask`.
+/bin/busybox --install -s /bin
+export PATH=/bin:/{XEN_BIN}:/usr/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts
+mount -t devpts -o ptmxmode=0666 devpts /dev/pts
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mkdir -p /var/lib/xen /var/lib/xenstored /var/log/xen/console /var/lock /run/xen /run/xenstored
+ln -s /run /var/run
+{modules}
+mount -t xenfs xenfs /proc/xen
+xenstored --pid-file /run/xen/xenstored.pid
+xen-init-dom0
+xenconsoled --pid-file=/run/xen/xenconsoled.pid
+if xl list >/dev/null; then echo "{READY}"; else echo "refdom0: xl list failed"; fi
+cd /guests
+export PS1='{PROMPT}'
+exec setsid cttyhack sh
+"#,
+        modules = modules.join("\n"),
+    )
+}
+
+/// The first file in `dir` whose name starts with `prefix`.
+fn find_prefixed(dir: &Path, prefix: &str) -> Result<PathBuf> {
+    std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(prefix)))
+        .with_context(|| format!("no {prefix}* in {}", dir.display()))
+}
+
+/// Reads `rel` from the first package root that has it, following symlinks
+/// inside that root (never into the host's own files).
+fn read_in(roots: &[PathBuf], rel: &str) -> Result<Vec<u8>> {
+    for r in roots {
+        if let Some(p) = resolve_in(r, rel) {
+            return std::fs::read(&p).with_context(|| format!("reading {}", p.display()));
+        }
+    }
+    bail!("{rel} is in none of the packages {PACKAGES:?}")
+}
+
+/// `rel` inside `root`, with symlinks resolved against `root`.
+fn resolve_in(root: &Path, rel: &str) -> Option<PathBuf> {
+    let mut rel = PathBuf::from(rel);
+    for _ in 0..8 {
+        let p = root.join(&rel);
+        let meta = std::fs::symlink_metadata(&p).ok()?;
+        if !meta.file_type().is_symlink() {
+            return meta.is_file().then_some(p);
+        }
+        let target = std::fs::read_link(&p).ok()?;
+        rel = if target.is_absolute() {
+            target.strip_prefix("/").ok()?.to_path_buf()
+        } else {
+            rel.parent().unwrap_or(Path::new("")).join(target)
+        };
+    }
+    None
+}
+
+/// Every shared library the ELF files need, transitively: soname -> data.
+fn library_closure(roots: &[PathBuf], elves: &[(String, Vec<u8>)]) -> Result<BTreeMap<String, Vec<u8>>> {
+    let mut libs = BTreeMap::new();
+    let mut todo: Vec<(String, String)> = Vec::new();
+    todo.extend(DLOPENED.iter().map(|l| (l.to_string(), "dlopen".to_string())));
+    for (path, data) in elves {
+        todo.extend(needed(data).with_context(|| format!("reading {path}"))?.into_iter().map(|n| (n, path.clone())));
+    }
+    while let Some((soname, by)) = todo.pop() {
+        if libs.contains_key(&soname) {
+            continue;
+        }
+        let data = LIB_DIRS
+            .iter()
+            .find_map(|d| roots.iter().find_map(|r| resolve_in(r, &format!("{d}/{soname}"))))
+            .map(std::fs::read)
+            .transpose()?
+            .with_context(|| {
+                format!("{soname} (needed by {by}) is in none of the packages: add its package to PACKAGES")
+            })?;
+        todo.extend(needed(&data)?.into_iter().map(|n| (n, soname.clone())));
+        libs.insert(soname, data);
+    }
+    Ok(libs)
+}
+
+/// The `DT_NEEDED` entries of an ELF64 file.
+fn needed(data: &[u8]) -> Result<Vec<String>> {
+    let file = ElfFile64::<Endianness>::parse(data).context("not an ELF64 file")?;
+    let endian = file.endian();
+    let sections = file.elf_section_table();
+    let Some((dynamic, link)) = sections.dynamic(endian, data)? else { return Ok(Vec::new()) };
+    let strings = sections.strings(endian, data, link)?;
+    let mut out = Vec::new();
+    for d in dynamic {
+        if d.tag32(endian) == Some(elf::DT_NEEDED) {
+            let name = d.string(endian, strings).map_err(|e| anyhow::anyhow!("DT_NEEDED: {e}"))?;
+            out.push(String::from_utf8_lossy(name).into_owned());
+        }
+    }
+    Ok(out)
+}
