@@ -3,7 +3,6 @@
 use crate::{console, heap, println, xen::xen, Boot};
 use alloc::format;
 use alloc::string::{String, ToString};
-use alloc::vec;
 use shell::format as fmt;
 
 /// A shell command.
@@ -116,8 +115,8 @@ fn domain_name(id: u16) -> String {
 }
 
 fn list(boot: &Boot, _: &[String]) {
-    if let Some(e) = &boot.interface_error {
-        return println!("list: {e}");
+    if !boot.require_interface("list") {
+        return;
     }
     match xen().domains() {
         Ok(d) => crate::print!("{}", fmt::list(&d, &domain_name)),
@@ -126,16 +125,26 @@ fn list(boot: &Boot, _: &[String]) {
 }
 
 fn info(boot: &Boot, _: &[String]) {
-    if let Some(e) = &boot.interface_error {
-        return println!("info: {e}");
+    if !boot.require_interface("info") {
+        return;
     }
     let r = (|| {
         let p = xen().physinfo()?;
         let v = xen().version_info()?;
         let s = xen().sched_id()?;
         let d0 = xen().domains()?.into_iter().find(|d| d.domid == 0).unwrap_or_default();
-        let extra =
-            fmt::HostExtra { host: "thindom".into(), dom0_mem_kib: d0.mem_kib(), dom0_vcpus: d0.nr_online_vcpus };
+        let extra = fmt::HostExtra {
+            // What `uname` would say of Dom0, as xl prints it.
+            host: "thindom".into(),
+            release: env!("CARGO_PKG_VERSION").into(),
+            version: format!("thindom {} (no_std Rust Dom0)", env!("CARGO_PKG_VERSION")),
+            machine: "aarch64".into(),
+            free_cpus: xen().free_cpus(p.max_cpu_id).ok(),
+            sharing_freed_pages: xen().sharing_freed_pages()?,
+            sharing_used_frames: xen().sharing_used_frames()?,
+            dom0_mem_kib: d0.mem_kib(),
+            dom0_vcpus: d0.nr_online_vcpus,
+        };
         Ok::<_, xen_hyp::Errno>(fmt::info(&p, &v, s, &extra))
     })();
     match r {
@@ -144,24 +153,23 @@ fn info(boot: &Boot, _: &[String]) {
     }
 }
 
+/// Most of Xen's console ring `dmesg` reads (Xen's default ring is 16 KiB;
+/// `conring_size=` can make it larger).
+const DMESG_MAX: usize = 1 << 20;
+
 fn dmesg(boot: &Boot, args: &[String]) {
-    if let Some(e) = &boot.interface_error {
-        return println!("dmesg: {e}");
+    if !boot.require_interface("dmesg") {
+        return;
     }
     let clear = args.iter().any(|a| a == "-c");
-    let mut buf = vec![0u8; 4096];
-    let mut index = Some(0);
-    loop {
-        match xen().read_console(&mut buf, index, clear) {
-            Ok((0, _)) => break,
-            Ok((n, next)) => {
-                let text = String::from_utf8_lossy(&buf[..n]);
-                let mut w = console::RawWriter::new();
-                let _ = core::fmt::Write::write_str(&mut w, &text);
-                index = Some(next);
-            }
-            Err(e) => return println!("dmesg: XEN_SYSCTL_readconsole failed: {e}"),
+    // Read first, print after: with `console_to_ring` what we print goes
+    // into the ring too, and reading while printing would never end.
+    match xen().read_console_all(DMESG_MAX, clear) {
+        Ok(bytes) => {
+            let mut w = console::RawWriter::new();
+            let _ = core::fmt::Write::write_str(&mut w, &String::from_utf8_lossy(&bytes));
         }
+        Err(e) => println!("dmesg: XEN_SYSCTL_readconsole failed: {e}"),
     }
 }
 
@@ -244,8 +252,10 @@ fn gnttab_cmd(_: &Boot, _: &[String]) {
     println!("grant refs: {granted} granted, {free} free; mapping space: {} pages free", crate::mm::free_pages());
 }
 
-fn selftest(_: &Boot, _: &[String]) {
-    crate::selftest::run();
+fn selftest(boot: &Boot, _: &[String]) {
+    if boot.require_interface("selftest") {
+        crate::selftest::run();
+    }
 }
 
 /// Runs `f` on the domain named by `arg` (name or id), printing errors.

@@ -147,22 +147,39 @@ fn poll_pending(ports: &[u32]) {
     }
 }
 
-/// Waits until one of `ports` is notified (returns it) or `timeout_ns`
-/// passes (returns `None`). Costs no CPU while waiting.
+/// Waits until one of `ports` is notified (returns it, leaving any other
+/// notifications for later) or `timeout_ns` passes (returns `None`).
+/// Costs no CPU while waiting.
 pub fn wait(ports: &[u32], timeout_ns: Option<u64>) -> Option<u32> {
+    wait_for(ports, timeout_ns, false).first().copied()
+}
+
+/// Waits like [`wait`], then consumes and returns every notified port of
+/// `ports` at once (in `ports` order), so the caller can serve them all in
+/// one fair round. Empty on timeout.
+pub fn wait_all(ports: &[u32], timeout_ns: Option<u64>) -> Vec<u32> {
+    wait_for(ports, timeout_ns, true)
+}
+
+fn wait_for(ports: &[u32], timeout_ns: Option<u64>, all: bool) -> Vec<u32> {
     let freq = crate::console::counter_freq();
     let deadline = timeout_ns.map(|ns| cpu::counter().saturating_add(ns.saturating_mul(freq) / 1_000_000_000));
     loop {
         if !irq_mode() {
             poll_pending(ports);
         }
-        if let Some(&p) = ports.iter().find(|&&p| take(p)) {
+        let got: Vec<u32> = if all {
+            ports.iter().copied().filter(|&p| take(p)).collect()
+        } else {
+            ports.iter().copied().find(|&p| take(p)).into_iter().collect()
+        };
+        if !got.is_empty() {
             cpu::vtimer_stop();
-            return Some(p);
+            return got;
         }
         if deadline.is_some_and(|d| cpu::counter() >= d) {
             cpu::vtimer_stop();
-            return None;
+            return got;
         }
         if irq_mode() {
             if let Some(d) = deadline {
@@ -177,6 +194,26 @@ pub fn wait(ports: &[u32], timeout_ns: Option<u64>) -> Option<u32> {
     }
 }
 
+/// Marks `port` notified again without Xen (a service that stopped at its
+/// per-notification bound and wants another turn after the others; a
+/// `send` on an interdomain port notifies the other end, not us).
+#[allow(dead_code, reason = "for services that stop at their bound with work left (xenstored)")]
+pub fn requeue(port: u32) {
+    if port < MAX_PORTS {
+        SOFT_PENDING[(port / 64) as usize].fetch_or(1 << (port % 64), Ordering::SeqCst);
+    }
+}
+
+/// Xen's pending bit of `port` in shared info (set by Xen on a send, even
+/// while the port is masked; cleared by our upcall scan when unmasked).
+pub fn xen_pending(port: u32) -> bool {
+    if port >= MAX_PORTS {
+        return false;
+    }
+    let (w, b) = ((port / 64) as usize, port % 64);
+    word(si::EVTCHN_PENDING + w * 8).load(Ordering::SeqCst) & (1 << b) != 0
+}
+
 fn register(port: u32, name: &str) -> Result<u32, Errno> {
     if port >= MAX_PORTS {
         let _ = xen().close(port);
@@ -185,11 +222,29 @@ fn register(port: u32, name: &str) -> Result<u32, Errno> {
     take(port);
     NAMES.lock().insert(port, name.into());
     if irq_mode() {
-        xen().unmask(port)?;
+        if let Err(e) = xen().unmask(port) {
+            // Not usable: do not leave it bound (and listed) behind.
+            let _ = close(port);
+            return Err(e);
+        }
     } else {
         set_masked(port, true);
     }
     Ok(port)
+}
+
+/// Masks `port` in shared info: Xen still sets its pending bit on a send
+/// but raises no upcall until it is unmasked.
+pub fn mask(port: u32) {
+    if port < MAX_PORTS {
+        set_masked(port, true);
+    }
+}
+
+/// `EVTCHNOP_unmask`: Xen clears the mask and, if the port is pending,
+/// raises the upcall for it.
+pub fn unmask(port: u32) -> Result<(), Errno> {
+    xen().unmask(port)
 }
 
 fn set_masked(port: u32, masked: bool) {

@@ -7,7 +7,7 @@ use crate::{mm, xen::xen};
 use core::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 use xen_abi::{grant_table as gt, memory, DomId, DOMID_SELF};
 use xen_hyp::{GrantError as HypGrantError, GrantTables};
-use xen_mm::{EntryStore, GrantError, GrantTable};
+use xen_mm::{EntryStore, GrantError, GrantTable, SpaceError};
 
 /// Grant frames mapped at boot (512 v1 entries each).
 pub const FRAMES: u32 = 4;
@@ -89,6 +89,25 @@ pub fn usage() -> (usize, u32) {
     TABLE.lock().as_ref().map_or((0, 0), |t| (t.granted().count(), t.free_refs()))
 }
 
+/// Why mapping another domain's grant failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapError {
+    /// No page of mapping space (none set up, or all in use).
+    NoSpace(Option<SpaceError>),
+    /// Xen refused the map (`GNTTABOP_map_grant_ref` errno or `GNTST_*`).
+    Grant(HypGrantError),
+}
+
+impl core::fmt::Display for MapError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            MapError::NoSpace(None) => write!(f, "no mapping space (Xen listed no extended regions)"),
+            MapError::NoSpace(Some(e)) => write!(f, "no page of mapping space free: {e:?}"),
+            MapError::Grant(e) => write!(f, "{e}"),
+        }
+    }
+}
+
 /// Another domain's grant mapped into our space.
 #[derive(Debug)]
 pub struct GrantMap {
@@ -97,13 +116,14 @@ pub struct GrantMap {
 }
 
 /// Maps `domid`'s grant `gref` at a page of mapping space.
-pub fn map(domid: DomId, gref: u32, readonly: bool) -> Result<GrantMap, HypGrantError> {
-    let pfn = mm::with(|m| m.space_mut().alloc(1)).and_then(Result::ok).ok_or(HypGrantError::Status(-13))?;
+pub fn map(domid: DomId, gref: u32, readonly: bool) -> Result<GrantMap, MapError> {
+    let pfn = mm::with(|m| m.space_mut().alloc(1)).ok_or(MapError::NoSpace(None))?;
+    let pfn = pfn.map_err(|e| MapError::NoSpace(Some(e)))?;
     match xen().map_grant(domid, gref, pfn << 12, readonly) {
         Ok(handle) => Ok(GrantMap { addr: pfn << 12, handle }),
         Err(e) => {
             let _ = mm::with(|m| m.space_mut().free(pfn, 1));
-            Err(e)
+            Err(MapError::Grant(e))
         }
     }
 }

@@ -13,7 +13,7 @@ fn errno(e: &ForeignError) -> Errno {
     match e {
         ForeignError::Hypercall(e) => *e,
         ForeignError::Pages(p) => p.first().map_or(Errno::EFAULT, |(_, e)| *e),
-        ForeignError::Space(_) => Errno::ENOMEM,
+        ForeignError::Space(_) | ForeignError::NoMappingSpace => Errno::ENOMEM,
         ForeignError::BadSize(_) => Errno::EINVAL,
     }
 }

@@ -9,7 +9,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use platform::{Platform, Region};
 use shell::{Event, LineEditor};
 use xen_abi::event_channel::{VIRQ_CONSOLE, VIRQ_DOM_EXC};
-use xen_hyp::DomainInfo;
+use xen_hyp::dispatch::{RoundRobin, Routes};
+use xen_hyp::{DomainInfo, InterfaceVersions};
 
 /// What boot established, handed to every command.
 #[derive(Debug)]
@@ -18,6 +19,43 @@ pub struct Boot {
     /// Set when Xen's sysctl/domctl interface is not the one we speak.
     pub interface_error: Option<String>,
     pub load_base: usize,
+}
+
+impl Boot {
+    /// For every command that issues sysctls or domctls: false (after
+    /// printing `cmd: <why>`) when Xen refused our interface versions at
+    /// boot, so no malformed management hypercall is ever sent.
+    pub fn require_interface(&self, cmd: &str) -> bool {
+        match &self.interface_error {
+            Some(e) => {
+                println!("{cmd}: {e}");
+                false
+            }
+            None => true,
+        }
+    }
+}
+
+/// Boot argument making thindom claim other sysctl/domctl interface
+/// versions in the boot check (`thindom.interface=0x14`): tests the check
+/// and the disabled commands against a real Xen. Only the check uses it.
+const PRETEND_INTERFACE_ARG: &str = "thindom.interface=";
+
+/// Boot argument that leaves the GIC alone and polls for events
+/// (`SCHEDOP_poll`), the fallback when the DT names no usable GIC or PPI:
+/// lets tests run the event loop in that mode too.
+const POLLED_UPCALLS_ARG: &str = "thindom.upcalls=poll";
+
+/// The interface versions the boot check probes Xen with.
+fn interface_to_check(bootargs: &str) -> InterfaceVersions {
+    let pretend = bootargs.split_whitespace().find_map(|w| w.strip_prefix(PRETEND_INTERFACE_ARG));
+    match pretend.and_then(|v| u32::from_str_radix(v.trim_start_matches("0x"), 16).ok()) {
+        Some(v) => {
+            log::warn!("{PRETEND_INTERFACE_ARG}{v:#x}: checking Xen's interface as if thindom spoke {v:#x}");
+            InterfaceVersions { sysctl: v, domctl: v }
+        }
+        None => InterfaceVersions::THINDOM,
+    }
 }
 
 /// The shell prompt.
@@ -69,7 +107,7 @@ extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
         stats.split_gibs
     );
     give_free_ram_to_heap(&platform, (start, end), (dtb, blob.len()));
-    let interface_error = xen().check_interface().err();
+    let interface_error = xen().check_interface_as(interface_to_check(&platform.bootargs)).err();
     if let Some(e) = &interface_error {
         log::error!("{e}");
     }
@@ -82,7 +120,9 @@ extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
     xenstored::init();
     let xen_version = xen().version().map_or_else(|_| String::from("4.17"), |(a, b)| alloc::format!("{a}.{b}"));
     toolstack::init(toolstack::Host { gic: boot.platform.gic.as_ref().map_or(3, |g| g.version()), xen_version });
-    autostart();
+    if boot.interface_error.is_none() {
+        autostart();
+    }
     shell_loop(&boot)
 }
 
@@ -180,7 +220,8 @@ fn init_xen_interfaces(p: &Platform) {
         log::error!("cannot map shared info ({e}): no event channels");
         return;
     }
-    match irq::init(p) {
+    let polled = p.bootargs.split_whitespace().any(|w| w == POLLED_UPCALLS_ARG);
+    match if polled { Err("thindom.upcalls=poll on the command line") } else { irq::init(p) } {
         Ok(v) => {
             evtchn::set_irq_mode();
             let intid = p.hypervisor.as_ref().map_or(0, |h| h.evtchn_intid);
@@ -298,17 +339,93 @@ fn forward_input(id: u16, bytes: &[u8]) {
     }
 }
 
+/// A service of the event loop: the ports it listens on and what it does
+/// with one notification (a bounded amount of work).
+struct Service {
+    name: &'static str,
+    ports: fn() -> Vec<u32>,
+    serve: fn(&Boot, u32),
+}
+
+/// Every service, in priority order for a port two of them claim.
+const SERVICES: [Service; 4] = [
+    // Console input is read at the top of every loop turn; the
+    // notification only wakes the loop.
+    Service { name: "shell", ports: || console_port().into_iter().collect(), serve: |_, _| {} },
+    Service { name: "dom_exc", ports: || dom_exc_port().into_iter().collect(), serve: |_, _| on_dom_exc() },
+    Service { name: "consoles", ports: toolstack::ports, serve: |_, p| on_console(p) },
+    Service {
+        name: "xenstore",
+        ports: xenstored::ports,
+        serve: |_, p| {
+            xenstored::on_port(p);
+        },
+    },
+];
+
+static CONSOLE_PORT: AtomicU32 = AtomicU32::new(u32::MAX);
+
+/// The port bound to `VIRQ_CONSOLE`, if any.
+fn console_port() -> Option<u32> {
+    Some(CONSOLE_PORT.load(Ordering::SeqCst)).filter(|&p| p != u32::MAX)
+}
+
+/// `VIRQ_DOM_EXC`: report, act on `on_*`, and follow the attached console.
+fn on_dom_exc() {
+    report_domain_changes(&mut KNOWN.lock());
+    // Show the last words of a guest that is going away.
+    toolstack::drain_all();
+    let attached = ATTACHED.lock().map(|a| a.0);
+    if let Some(id) = attached {
+        print_new_output(id);
+    }
+    toolstack::on_dom_exc();
+    // What the toolstack just did is reported by it already.
+    refresh_known();
+    let gone = ATTACHED.lock().is_some_and(|(id, _)| toolstack::console_stats(id).is_none());
+    if gone {
+        detach("the domain is gone");
+    }
+}
+
+/// A guest console notification: one bounded drain.
+fn on_console(port: u32) {
+    if let Some(id) = toolstack::on_port(port) {
+        print_new_output(id);
+    }
+}
+
+/// One turn of the event loop: waits for notifications on every service's
+/// ports, then serves each port that was pending once, in round-robin
+/// order (`xen_hyp::dispatch`), so a guest that notifies without pause
+/// cannot starve the shell, another guest's console or XenStore.
+/// `timeout_ns` bounds the wait when console input must be polled.
+fn serve_events(boot: &Boot, rr: &mut RoundRobin, timeout_ns: Option<u64>) {
+    let routes = Routes::new(SERVICES.iter().enumerate().map(|(i, s)| (i, (s.ports)())));
+    let pending = evtchn::wait_all(&routes.ports(), timeout_ns);
+    for port in rr.order(&pending) {
+        match routes.service(port) {
+            Some(i) => (SERVICES[i].serve)(boot, port),
+            None => log::warn!("event on port {port}, which no service claims"),
+        }
+    }
+}
+
 fn shell_loop(boot: &Boot) -> ! {
-    let console = evtchn::bind_virq(VIRQ_CONSOLE, "virq:console");
-    match console {
-        Ok(p) => log::info!("console input on event channel {p} (VIRQ_CONSOLE)"),
+    match evtchn::bind_virq(VIRQ_CONSOLE, "virq:console") {
+        Ok(p) => {
+            CONSOLE_PORT.store(p, Ordering::SeqCst);
+            log::info!("console input on event channel {p} (VIRQ_CONSOLE)");
+        }
         Err(e) => log::warn!("VIRQ_CONSOLE not bound ({e}): console input is polled"),
     }
+    log::debug!("event loop services: {:?}", SERVICES.map(|s| s.name));
     refresh_known();
     println!("Type 'help' for commands.");
     let mut ed = LineEditor::new(PROMPT);
     crate::print!("{PROMPT}");
     let mut buf = [0u8; 64];
+    let mut rr = RoundRobin::new();
     loop {
         let n = xen().console_read(&mut buf).unwrap_or(0);
         if n > 0 {
@@ -319,41 +436,9 @@ fn shell_loop(boot: &Boot) -> ! {
             }
             continue;
         }
-        let Ok(cport) = console else {
-            let _ = xen().yield_cpu();
-            continue;
-        };
-        let mut ports = alloc::vec![cport];
-        ports.extend(dom_exc_port());
-        ports.extend(toolstack::ports());
-        ports.extend(xenstored::ports());
-        match evtchn::wait(&ports, None) {
-            Some(p) if Some(p) == dom_exc_port() => {
-                report_domain_changes(&mut KNOWN.lock());
-                // Show the last words of a guest that is going away.
-                toolstack::drain_all();
-                let attached = ATTACHED.lock().map(|a| a.0);
-                if let Some(id) = attached {
-                    print_new_output(id);
-                }
-                toolstack::on_dom_exc();
-                // What the toolstack just did is reported by it already.
-                refresh_known();
-                let gone = ATTACHED.lock().is_some_and(|(id, _)| toolstack::console_stats(id).is_none());
-                if gone {
-                    detach("the domain is gone");
-                }
-            }
-            Some(p) if p == cport => {}
-            Some(p) => {
-                if let Some(id) = toolstack::on_port(p) {
-                    print_new_output(id);
-                } else {
-                    xenstored::on_port(p);
-                }
-            }
-            None => {}
-        }
+        // Without VIRQ_CONSOLE, come back every 10 ms to poll for input.
+        let timeout = console_port().is_none().then_some(10_000_000);
+        serve_events(boot, &mut rr, timeout);
     }
 }
 

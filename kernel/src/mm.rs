@@ -28,12 +28,12 @@ pub fn with<R>(f: impl FnOnce(&mut ForeignMapper) -> R) -> Option<R> {
 
 /// Maps `domid`'s `gfns` into our space.
 pub fn map_foreign(domid: DomId, gfns: &[u64]) -> Result<Mapping, ForeignError> {
-    with(|m| m.map(xen(), domid, gfns)).unwrap_or(Err(ForeignError::BadSize(0)))
+    with(|m| m.map(xen(), domid, gfns)).unwrap_or(Err(ForeignError::NoMappingSpace))
 }
 
 /// Unmaps a foreign mapping and returns its space.
 pub fn unmap_foreign(m: Mapping) -> Result<(), ForeignError> {
-    with(|mp| mp.unmap(xen(), m)).unwrap_or(Ok(()))
+    with(|mp| mp.unmap(xen(), m)).unwrap_or(Err(ForeignError::NoMappingSpace))
 }
 
 /// Free pages of mapping space.

@@ -7,8 +7,9 @@ use alloc::format;
 use alloc::string::String;
 use core::sync::atomic::Ordering;
 use xen_abi::arch_arm::GUEST_RAM0_BASE;
-use xen_abi::DOMID_SELF;
-use xen_hyp::{DomainConfig, Domctls, EventChannels, EvtchnState, Physmap};
+use xen_abi::event_channel::VIRQ_CON_RING;
+use xen_abi::{DomId, DOMID_SELF};
+use xen_hyp::{DomainConfig, Domctls, Errno, EventChannels, EvtchnState, Physmap};
 use xen_mm::{ForeignError, GrantError};
 
 const SECOND: u64 = 1_000_000_000;
@@ -65,10 +66,12 @@ type Check = fn() -> Result<String, String>;
 
 /// Runs all checks; returns `(passed, failed)`.
 pub fn run() -> (usize, usize) {
-    let checks: [(&str, Check); 7] = [
+    let checks: [(&str, Check); 9] = [
         ("shared-info", shared_info),
         ("timer-wait", timer_wait),
         ("evtchn-loopback", evtchn_loopback),
+        ("evtchn-remote", evtchn_remote),
+        ("virq-bind", virq_bind),
         ("virq-dom-exc-bound", dom_exc_bound),
         ("grant-map", grant_map),
         ("grant-copy", grant_copy),
@@ -91,12 +94,59 @@ pub fn run() -> (usize, usize) {
     (pass, fail)
 }
 
+/// Fails unless Xen reports `dom`'s `port` in state `want`.
+fn expect_state(dom: DomId, port: u32, want: EvtchnState) -> Result<(), String> {
+    match xen().status(dom, port) {
+        Ok((st, _)) if st == want => Ok(()),
+        other => Err(format!("dom {dom:#x} port {port}: Xen says {other:?}, expected {want:?}")),
+    }
+}
+
+/// Two connected ports of our own: `(a, b)`, `a` allocated unbound for
+/// Dom0 and `b` bound to it.
+fn loopback(name: &str) -> Result<(u32, u32), String> {
+    let a = evtchn::alloc_unbound(0, name).map_err(|e| format!("alloc_unbound: {e}"))?;
+    match evtchn::bind_interdomain(0, a, name) {
+        Ok(b) => Ok((a, b)),
+        Err(e) => {
+            let _ = evtchn::close(a);
+            Err(format!("bind_interdomain: {e}"))
+        }
+    }
+}
+
+/// The shared-info page is Xen's: the wallclock has been written (version
+/// even and non-zero; our .bss page was all zero), and a send to a port
+/// we masked sets its bit in `evtchn_pending` there, which an explicit
+/// `EVTCHNOP_unmask` then turns into an upcall.
 fn shared_info() -> Result<String, String> {
     let (sec, nsec, ver) = evtchn::wallclock();
-    if !ver.is_multiple_of(2) {
-        return Err(format!("wallclock version {ver} is odd"));
+    if ver == 0 || !ver.is_multiple_of(2) || nsec >= 1_000_000_000 {
+        return Err(format!("wallclock version {ver}, {sec}.{nsec} s: not written by Xen"));
     }
-    Ok(format!("wallclock {sec}.{nsec:09} s, version {ver}"))
+    let (a, b) = loopback("selftest-si")?;
+    let r = (|| {
+        evtchn::mask(a);
+        evtchn::send(b).map_err(|e| format!("send: {e}"))?;
+        if !evtchn::xen_pending(a) {
+            return Err(format!("sent to masked port {a}, but its evtchn_pending bit is clear"));
+        }
+        let before = evtchn::UPCALLS.load(Ordering::SeqCst);
+        evtchn::unmask(a).map_err(|e| format!("EVTCHNOP_unmask: {e}"))?;
+        evtchn::wait(&[a], Some(SECOND)).ok_or(format!("no upcall within 1 s of unmasking pending port {a}"))?;
+        if evtchn::UPCALLS.load(Ordering::SeqCst) == before {
+            return Err("event seen without an upcall interrupt".into());
+        }
+        if evtchn::xen_pending(a) {
+            return Err(format!("port {a} still pending after the upcall"));
+        }
+        Ok(format!(
+            "wallclock {sec}.{nsec:09} s, version {ver}; masked port {a}: pending bit set by Xen, delivered on EVTCHNOP_unmask"
+        ))
+    })();
+    let _ = evtchn::close(b);
+    let _ = evtchn::close(a);
+    r
 }
 
 fn timer_wait() -> Result<String, String> {
@@ -119,19 +169,9 @@ fn evtchn_loopback() -> Result<String, String> {
     if !evtchn::irq_mode() {
         return Err("upcalls are not interrupt-driven".into());
     }
-    let a = evtchn::alloc_unbound(0, "selftest-a").map_err(|e| format!("alloc_unbound: {e}"))?;
-    let b = match evtchn::bind_interdomain(0, a, "selftest-b") {
-        Ok(b) => b,
-        Err(e) => {
-            let _ = evtchn::close(a);
-            return Err(format!("bind_interdomain: {e}"));
-        }
-    };
+    let (a, b) = loopback("selftest-a")?;
     let r = (|| {
-        let st = xen().status(DOMID_SELF, a).map_err(|e| format!("status: {e}"))?.0;
-        if st != (EvtchnState::Interdomain { remote: 0, remote_port: b }) {
-            return Err(format!("port {a} status {st:?}"));
-        }
+        expect_state(DOMID_SELF, a, EvtchnState::Interdomain { remote: 0, remote_port: b })?;
         let before = evtchn::UPCALLS.load(Ordering::SeqCst);
         evtchn::send(b).map_err(|e| format!("send: {e}"))?;
         evtchn::wait(&[a], Some(SECOND)).ok_or(format!("no upcall on port {a} within 1 s"))?;
@@ -150,6 +190,85 @@ fn evtchn_loopback() -> Result<String, String> {
         (Ok(s), Ok(EvtchnState::Closed)) => Ok(s),
         (Ok(_), c) => Err(format!("port {a} after close: {c:?}")),
         (Err(e), _) => Err(e),
+    }
+}
+
+/// Runs `f` on a fresh domain (created, never unpaused), then destroys it
+/// and checks that Xen raised `VIRQ_DOM_EXC` for that.
+fn with_scratch_domain(f: impl FnOnce(DomId) -> Result<String, String>) -> Result<String, String> {
+    let d = xen().create_domain(&DomainConfig::default()).map_err(|e| format!("createdomain: {e}"))?;
+    let r = f(d);
+    let exc_port = crate::kmain::dom_exc_port();
+    // A notification left from before must not count for this destroy.
+    if let Some(p) = exc_port {
+        evtchn::take(p);
+    }
+    let destroyed = xen().destroy_domain(d);
+    let exc = exc_port.and_then(|p| evtchn::wait(&[p], Some(2 * SECOND)));
+    let s = r?;
+    destroyed.map_err(|e| format!("destroydomain {d}: {e}"))?;
+    if exc.is_none() {
+        return Err(format!("{s}; but no VIRQ_DOM_EXC after destroying domain {d}"));
+    }
+    Ok(format!("{s}; VIRQ_DOM_EXC on destroy"))
+}
+
+/// Event channels with another domain, both ways: a port of ours
+/// allocated for it, and a port in its table allocated for us (as the
+/// builder does for a guest's console and store), bound, then closed on
+/// our side, which leaves its end unbound for us again.
+fn evtchn_remote() -> Result<String, String> {
+    with_scratch_domain(|d| {
+        let ours = evtchn::alloc_unbound(d, "selftest-remote").map_err(|e| format!("alloc_unbound for {d}: {e}"))?;
+        let r = remote_ports(d, ours);
+        let _ = evtchn::close(ours);
+        r
+    })
+}
+
+fn remote_ports(d: DomId, ours: u32) -> Result<String, String> {
+    expect_state(DOMID_SELF, ours, EvtchnState::Unbound { remote: d })?;
+    let theirs = EventChannels::alloc_unbound(xen(), d, 0).map_err(|e| format!("alloc_unbound in {d}: {e}"))?;
+    expect_state(d, theirs, EvtchnState::Unbound { remote: 0 })?;
+    let b = evtchn::bind_interdomain(d, theirs, "selftest-remote-b").map_err(|e| format!("bind_interdomain: {e}"))?;
+    let bound = expect_state(d, theirs, EvtchnState::Interdomain { remote: 0, remote_port: b });
+    let closed = evtchn::close(b);
+    bound?;
+    closed.map_err(|e| format!("close: {e}"))?;
+    expect_state(d, theirs, EvtchnState::Unbound { remote: 0 })?;
+    Ok(format!(
+        "domain {d}: our port {ours} unbound for dom {d}; its port {theirs} unbound for dom 0, \
+         bound to our port {b}, unbound again after we closed"
+    ))
+}
+
+/// `EVTCHNOP_bind_virq` end to end: `VIRQ_CON_RING` (raised whenever Xen
+/// writes to its console ring) bound on vCPU 0, a second bind refused,
+/// and the virq delivered when Xen prints (debug key `t`: its clock
+/// information, via `XEN_SYSCTL_debug_keys`).
+fn virq_bind() -> Result<String, String> {
+    let port = evtchn::bind_virq(VIRQ_CON_RING, "selftest-con-ring").map_err(|e| format!("bind_virq: {e}"))?;
+    let r = (|| {
+        expect_state(DOMID_SELF, port, EvtchnState::Virq(VIRQ_CON_RING))?;
+        match EventChannels::bind_virq(xen(), VIRQ_CON_RING, 0) {
+            Err(Errno::EEXIST) => {}
+            other => {
+                if let Ok(p) = other {
+                    let _ = EventChannels::close(xen(), p);
+                }
+                return Err(format!("second bind of VIRQ_CON_RING: {other:?}, expected EEXIST"));
+            }
+        }
+        evtchn::take(port);
+        xen().debug_keys(b"t").map_err(|e| format!("XEN_SYSCTL_debug_keys: {e}"))?;
+        evtchn::wait(&[port], Some(SECOND)).ok_or("no VIRQ_CON_RING within 1 s of Xen printing")?;
+        Ok(format!("VIRQ_CON_RING on port {port}, delivered when Xen printed; a second bind refused (EEXIST)"))
+    })();
+    let _ = evtchn::close(port);
+    let s = r?;
+    match xen().status(DOMID_SELF, port) {
+        Ok((EvtchnState::Closed, _)) => Ok(s),
+        other => Err(format!("port {port} after close: {other:?}")),
     }
 }
 
@@ -206,19 +325,10 @@ fn grant_copy() -> Result<String, String> {
 }
 
 fn foreign_map() -> Result<String, String> {
-    let d = xen().create_domain(&DomainConfig::default()).map_err(|e| format!("createdomain: {e}"))?;
-    let r = foreign_map_in(d);
-    let destroyed = xen().destroy_domain(d);
-    let exc = crate::kmain::dom_exc_port().and_then(|p| evtchn::wait(&[p], Some(2 * SECOND)));
-    let s = r?;
-    destroyed.map_err(|e| format!("destroydomain {d}: {e}"))?;
-    if exc.is_none() {
-        return Err(format!("{s}; but no VIRQ_DOM_EXC after destroying domain {d}"));
-    }
-    Ok(format!("{s}; VIRQ_DOM_EXC on destroy"))
+    with_scratch_domain(foreign_map_in)
 }
 
-fn foreign_map_in(d: u16) -> Result<String, String> {
+fn foreign_map_in(d: DomId) -> Result<String, String> {
     let gfn = GUEST_RAM0_BASE >> 12;
     xen().set_max_mem(d, 1024).map_err(|e| format!("max_mem: {e}"))?;
     let mut gfns = [gfn, gfn + 1];

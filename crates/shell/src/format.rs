@@ -18,7 +18,7 @@ pub fn list_row(name: &str, d: &DomainInfo) -> String {
         "{:<40} {:>5} {:>5} {:>5}     {}  {:>8.1}",
         name,
         d.domid,
-        d.mem_kib() / 1024,
+        d.list_mem_mib(),
         d.nr_online_vcpus,
         st,
         d.cpu_time_ns as f64 / 1e9
@@ -59,6 +59,7 @@ fn virt_caps(c: u32) -> String {
         (abi::XEN_SYSCTL_PHYSCAP_SHADOW, " shadow"),
         (abi::XEN_SYSCTL_PHYSCAP_IOMMU_HAP_PT_SHARE, " iommu_hap_pt_share"),
         (abi::XEN_SYSCTL_PHYSCAP_VMTRACE, " vmtrace"),
+        (abi::XEN_SYSCTL_PHYSCAP_VPMU, " vpmu"),
         (abi::XEN_SYSCTL_PHYSCAP_GNTTAB_V1, " gnttab-v1"),
         (abi::XEN_SYSCTL_PHYSCAP_GNTTAB_V2, " gnttab-v2"),
     ];
@@ -75,44 +76,71 @@ pub fn version_string(v: &VersionInfo) -> String {
     format!("{}.{}{}", v.major, v.minor, v.extra)
 }
 
-/// Host facts beyond Xen's own: what thindom adds to `info`.
+/// What `info` shows beyond `physinfo` and `xen_version`: Dom0's own
+/// "uname" (xl prints the toolstack domain's), and the facts xl gathers
+/// with other calls.
 #[derive(Debug, Clone, Default)]
 pub struct HostExtra {
+    /// `uname -n` / `-r` / `-v` / `-m` of Dom0.
     pub host: String,
+    pub release: String,
+    pub version: String,
+    pub machine: String,
+    /// CPUs in no cpupool (`XEN_SYSCTL_CPUPOOL_OP_FREEINFO`), if Xen said.
+    pub free_cpus: Option<u32>,
+    pub sharing_freed_pages: u64,
+    pub sharing_used_frames: u64,
     pub dom0_mem_kib: u64,
     pub dom0_vcpus: u32,
 }
 
-/// `xl info`-style key/value listing.
+/// `xl info`: the keys, order and formats of tools/xl/xl_info.c
+/// (`print_info`: node, physinfo, xeninfo, `xend_config_format`), then
+/// thindom's own Dom0 lines.
 pub fn info(p: &PhysInfo, v: &VersionInfo, sched: u32, extra: &HostExtra) -> String {
     let mut o = String::new();
-    let mib = |pages: u64| pages / 256;
+    let page = if v.pagesize == 0 { 4096 } else { v.pagesize };
+    let mib = |pages: u64| pages / ((1 << 20) / page).max(1);
     let mut kv = |k: &str, v: &dyn core::fmt::Display| {
         let _ = writeln!(o, "{k:<23}: {v}");
     };
     kv("host", &extra.host);
+    kv("release", &extra.release);
+    kv("version", &extra.version);
+    kv("machine", &extra.machine);
     kv("nr_cpus", &p.nr_cpus);
+    kv("max_cpu_id", &p.max_cpu_id);
     kv("nr_nodes", &p.nr_nodes);
     kv("cores_per_socket", &p.cores_per_socket);
     kv("threads_per_core", &p.threads_per_core);
     kv("cpu_mhz", &format!("{}.{:03}", p.cpu_khz / 1000, p.cpu_khz % 1000));
+    let hw: alloc::vec::Vec<String> = p.hw_cap.iter().map(|w| format!("{w:08x}")).collect();
+    kv("hw_caps", &hw.join(":"));
     kv("virt_caps", &String::from(virt_caps(p.capabilities).trim_start()));
     kv("total_memory", &mib(p.total_pages));
     kv("free_memory", &mib(p.free_pages.saturating_sub(p.outstanding_pages)));
+    kv("sharing_freed_memory", &mib(extra.sharing_freed_pages));
+    kv("sharing_used_memory", &mib(extra.sharing_used_frames));
     kv("outstanding_claims", &mib(p.outstanding_pages));
+    if let Some(n) = extra.free_cpus {
+        kv("free_cpus", &n);
+    }
     kv("xen_major", &v.major);
     kv("xen_minor", &v.minor);
     kv("xen_extra", &v.extra);
     kv("xen_version", &version_string(v));
     kv("xen_caps", &v.capabilities);
     kv("xen_scheduler", &scheduler_name(sched));
-    kv("xen_pagesize", &4096);
+    kv("xen_pagesize", &page);
+    kv("platform_params", &format!("virt_start={:#x}", v.virt_start));
     kv("xen_changeset", &v.changeset);
     kv("xen_commandline", &v.commandline);
     kv("cc_compiler", &v.compiler);
     kv("cc_compile_by", &v.compile_by);
     kv("cc_compile_domain", &v.compile_domain);
     kv("cc_compile_date", &v.compile_date);
+    kv("build_id", &v.build_id);
+    kv("xend_config_format", &4);
     kv("dom0_memory", &format!("{} MiB", extra.dom0_mem_kib / 1024));
     kv("dom0_vcpus", &extra.dom0_vcpus);
     o
@@ -160,40 +188,108 @@ mod tests {
         assert!(t.starts_with(LIST_HEADER));
     }
 
-    #[test]
-    fn crashed_and_paused_states() {
-        let d =
-            DomainInfo { flags: abi::XEN_DOMINF_PAUSED | abi::XEN_DOMINF_SHUTDOWN | (3 << 16), ..Default::default() };
-        assert_eq!(&d.state().letters(), b"--p-c-");
-        let d = DomainInfo { flags: abi::XEN_DOMINF_BLOCKED | abi::XEN_DOMINF_SHUTDOWN, ..Default::default() };
-        assert_eq!(&d.state().letters(), b"-b-s--");
+    /// A domain with `flags` and shutdown code `reason` (if shut down).
+    fn dom(flags: u32, reason: Option<u32>) -> DomainInfo {
+        let sd = reason.map_or(0, |r| abi::XEN_DOMINF_SHUTDOWN | (r << abi::XEN_DOMINF_SHUTDOWNSHIFT));
+        DomainInfo { flags: flags | sd, ..Default::default() }
     }
 
     #[test]
-    fn info_has_xl_keys() {
+    fn states_as_xl_shows_them() {
+        // xl: r b p s, then the shutdown reason from "-rscwS", then d.
+        let cases = [
+            (dom(abi::XEN_DOMINF_RUNNING, None), "r-----"),
+            (dom(abi::XEN_DOMINF_BLOCKED, Some(0)), "-b-s--"),
+            (dom(0, Some(1)), "---sr-"),
+            (dom(0, Some(2)), "---ss-"),
+            (dom(abi::XEN_DOMINF_PAUSED, Some(3)), "--psc-"),
+            (dom(0, Some(4)), "---sw-"),
+            (dom(0, Some(5)), "---sS-"),
+            (dom(0, Some(9)), "---s?-"),
+            (dom(abi::XEN_DOMINF_DYING, Some(3)), "---scd"),
+            (dom(abi::XEN_DOMINF_DYING | abi::XEN_DOMINF_PAUSED, None), "--p--d"),
+        ];
+        for (d, want) in cases {
+            let row = list_row("g", &d);
+            assert_eq!(&row[63..69], want, "{row}");
+        }
+        assert!(dom(0, Some(3)).state().crashed());
+    }
+
+    #[test]
+    fn list_mem_counts_outstanding_claims() {
+        let d = DomainInfo { domid: 3, tot_pages: 4096, outstanding_pages: 1024, ..Default::default() };
+        assert!(list_row("g", &d).starts_with(&format!("{:<40}     3    20", "g")));
+    }
+
+    #[test]
+    fn info_keys_in_xl_order() {
         let p = PhysInfo {
             nr_cpus: 2,
-            total_pages: 524288,
-            free_pages: 262144,
-            cpu_khz: 62500,
-            capabilities: abi::XEN_SYSCTL_PHYSCAP_HVM | abi::XEN_SYSCTL_PHYSCAP_HAP,
+            max_cpu_id: 1,
+            capabilities: abi::XEN_SYSCTL_PHYSCAP_HVM
+                | abi::XEN_SYSCTL_PHYSCAP_HAP
+                | abi::XEN_SYSCTL_PHYSCAP_VPMU
+                | abi::XEN_SYSCTL_PHYSCAP_GNTTAB_V1,
+            hw_cap: [0xa, 0, 0, 0, 0, 0, 0, 0xffff_ffff],
             ..Default::default()
         };
-        let v = VersionInfo { major: 4, minor: 17, extra: ".5".into(), ..Default::default() };
-        let s = info(
-            &p,
-            &v,
-            abi::XEN_SCHEDULER_CREDIT2,
-            &HostExtra { host: "thindom".into(), dom0_mem_kib: 131072, dom0_vcpus: 1 },
-        );
-        assert!(s.contains("nr_cpus                : 2\n"), "{s}");
-        assert!(s.contains("total_memory           : 2048\n"));
-        assert!(s.contains("free_memory            : 1024\n"));
-        assert!(s.contains("cpu_mhz                : 62.500\n"));
-        assert!(s.contains("virt_caps              : hvm hap\n"));
-        assert!(s.contains("xen_version            : 4.17.5\n"));
-        assert!(s.contains("xen_scheduler          : credit2\n"));
-        assert!(s.contains("dom0_memory            : 128 MiB\n"));
+        let v = VersionInfo { pagesize: 4096, virt_start: 0x200000, build_id: "7a23".into(), ..Default::default() };
+        let e = HostExtra { free_cpus: Some(0), ..Default::default() };
+        let s = info(&p, &v, abi::XEN_SCHEDULER_CREDIT2, &e);
+        let keys: alloc::vec::Vec<&str> = s.lines().map(|l| l.split(" :").next().unwrap().trim_end()).collect();
+        let xl = [
+            "host",
+            "release",
+            "version",
+            "machine",
+            "nr_cpus",
+            "max_cpu_id",
+            "nr_nodes",
+            "cores_per_socket",
+            "threads_per_core",
+            "cpu_mhz",
+            "hw_caps",
+            "virt_caps",
+            "total_memory",
+            "free_memory",
+            "sharing_freed_memory",
+            "sharing_used_memory",
+            "outstanding_claims",
+            "free_cpus",
+            "xen_major",
+            "xen_minor",
+            "xen_extra",
+            "xen_version",
+            "xen_caps",
+            "xen_scheduler",
+            "xen_pagesize",
+            "platform_params",
+            "xen_changeset",
+            "xen_commandline",
+            "cc_compiler",
+            "cc_compile_by",
+            "cc_compile_domain",
+            "cc_compile_date",
+            "build_id",
+            "xend_config_format",
+        ];
+        assert_eq!(&keys[..xl.len()], xl);
+        assert!(s.contains("virt_caps              : hvm hap vpmu gnttab-v1\n"), "{s}");
+        assert!(s.contains(
+            "hw_caps                : 0000000a:00000000:00000000:00000000:00000000:00000000:00000000:ffffffff\n"
+        ));
+        assert!(s.contains("platform_params        : virt_start=0x200000\n"));
+        assert!(s.contains("build_id               : 7a23\n"));
+        assert!(s.contains("xend_config_format     : 4\n"));
+    }
+
+    #[test]
+    fn virt_caps_use_417_bits() {
+        // public/sysctl.h (4.17): vpmu is bit 7, gnttab_v1 bit 8, gnttab_v2 bit 9.
+        assert_eq!(virt_caps(1 << 7), " vpmu");
+        assert_eq!(virt_caps(1 << 8), " gnttab-v1");
+        assert_eq!(virt_caps(1 << 9), " gnttab-v2");
     }
 
     #[test]

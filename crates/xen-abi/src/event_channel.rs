@@ -15,6 +15,8 @@ pub const VIRQ_TIMER: u32 = 0;
 pub const VIRQ_DEBUG: u32 = 1;
 pub const VIRQ_CONSOLE: u32 = 2;
 pub const VIRQ_DOM_EXC: u32 = 3;
+/// Global: raised whenever Xen appends to its console ring.
+pub const VIRQ_CON_RING: u32 = 8;
 
 /// `public/event_channel.h: struct evtchn_bind_virq`.
 #[repr(C)]

@@ -28,6 +28,10 @@ crate::assert_offset!(AddToPhysmap, idx, 8);
 pub const XENMEM_POPULATE_PHYSMAP: u64 = 6;
 pub const XENMEM_REMOVE_FROM_PHYSMAP: u64 = 15;
 pub const XENMEM_ADD_TO_PHYSMAP_BATCH: u64 = 23;
+/// No argument; returns the pages freed by sharing (0 on Arm).
+pub const XENMEM_GET_SHARING_FREED_PAGES: u64 = 18;
+/// No argument; returns the frames in use by sharing (0 on Arm).
+pub const XENMEM_GET_SHARING_SHARED_PAGES: u64 = 19;
 
 /// `public/memory.h: struct xen_add_to_physmap_batch`.
 #[repr(C)]

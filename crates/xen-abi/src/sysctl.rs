@@ -12,6 +12,12 @@ pub const XEN_SYSCTL_READCONSOLE: u32 = 1;
 pub const XEN_SYSCTL_PHYSINFO: u32 = 3;
 pub const XEN_SYSCTL_SCHED_ID: u32 = 4;
 pub const XEN_SYSCTL_GETDOMAININFOLIST: u32 = 6;
+pub const XEN_SYSCTL_DEBUG_KEYS: u32 = 7;
+pub const XEN_SYSCTL_CPUPOOL_OP: u32 = 18;
+
+/// `XEN_SYSCTL_CPUPOOL_OP_*` sub-operations.
+pub const XEN_SYSCTL_CPUPOOL_OP_INFO: u32 = 3;
+pub const XEN_SYSCTL_CPUPOOL_OP_FREEINFO: u32 = 7;
 
 /// `public/sched.h` via sysctl: `XEN_SCHEDULER_*` ids.
 pub const XEN_SCHEDULER_CREDIT: u32 = 5;
@@ -78,8 +84,12 @@ pub const XEN_SYSCTL_PHYSCAP_HAP: u32 = 1 << 3;
 pub const XEN_SYSCTL_PHYSCAP_SHADOW: u32 = 1 << 4;
 pub const XEN_SYSCTL_PHYSCAP_IOMMU_HAP_PT_SHARE: u32 = 1 << 5;
 pub const XEN_SYSCTL_PHYSCAP_VMTRACE: u32 = 1 << 6;
-pub const XEN_SYSCTL_PHYSCAP_GNTTAB_V1: u32 = 1 << 7;
-pub const XEN_SYSCTL_PHYSCAP_GNTTAB_V2: u32 = 1 << 8;
+/// On Arm set when the CPU has a PMU (`cpu_has_pmu`, ID_AA64DFR0.PMUVer).
+pub const XEN_SYSCTL_PHYSCAP_VPMU: u32 = 1 << 7;
+/// Set when `gnttab=max-ver:` allows v1 (always, unless turned off).
+pub const XEN_SYSCTL_PHYSCAP_GNTTAB_V1: u32 = 1 << 8;
+/// Set when grant-table v2 is allowed (never on Arm: `GNTTAB_MAX_VERSION` 1).
+pub const XEN_SYSCTL_PHYSCAP_GNTTAB_V2: u32 = 1 << 9;
 
 /// `public/sysctl.h: struct xen_sysctl_sched_id`.
 #[repr(C)]
@@ -88,6 +98,44 @@ pub struct SysctlSchedId {
     pub sched_id: u32,
 }
 crate::assert_size!(SysctlSchedId, 4);
+
+/// `public/sysctl.h: struct xen_sysctl_debug_keys`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct SysctlDebugKeys {
+    /// Handle to `nr_keys` characters.
+    pub keys: u64,
+    pub nr_keys: u32,
+    pub _pad: u32,
+}
+crate::assert_size!(SysctlDebugKeys, 16);
+crate::assert_offset!(SysctlDebugKeys, nr_keys, 8);
+
+/// `public/xen.h: struct xenctl_bitmap`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct XenctlBitmap {
+    /// Handle to the bitmap bytes.
+    pub bitmap: u64,
+    pub nr_bits: u32,
+    pub _pad: u32,
+}
+crate::assert_size!(XenctlBitmap, 16);
+
+/// `public/sysctl.h: struct xen_sysctl_cpupool_op`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct SysctlCpupoolOp {
+    pub op: u32,
+    pub cpupool_id: u32,
+    pub sched_id: u32,
+    pub domid: u32,
+    pub cpu: u32,
+    pub n_dom: u32,
+    pub cpumap: XenctlBitmap,
+}
+crate::assert_size!(SysctlCpupoolOp, 40);
+crate::assert_offset!(SysctlCpupoolOp, cpumap, 24);
 
 /// `public/sysctl.h: struct xen_sysctl_getdomaininfolist`.
 #[repr(C)]

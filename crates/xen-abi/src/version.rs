@@ -11,6 +11,7 @@ pub const XENVER_PLATFORM_PARAMETERS: u64 = 5;
 pub const XENVER_GET_FEATURES: u64 = 6;
 pub const XENVER_PAGESIZE: u64 = 7;
 pub const XENVER_COMMANDLINE: u64 = 9;
+pub const XENVER_BUILD_ID: u64 = 10;
 
 /// `xen_extraversion_t`.
 pub const EXTRAVERSION_LEN: usize = 16;
@@ -40,3 +41,25 @@ pub struct FeatureInfo {
     pub submap: u32,
 }
 crate::assert_size!(FeatureInfo, 8);
+
+/// `public/version.h: struct xen_platform_parameters`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct PlatformParameters {
+    pub virt_start: u64,
+}
+crate::assert_size!(PlatformParameters, 8);
+
+/// `public/version.h: struct xen_build_id` with a fixed buffer: `len` (IN:
+/// size of `buf`) then the id bytes. Xen returns the id's length.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct BuildId {
+    pub len: u32,
+    pub buf: [u8; BUILD_ID_MAX],
+}
+crate::assert_size!(BuildId, 64);
+crate::assert_offset!(BuildId, buf, 4);
+
+/// Room for a build id (a GNU build-id note is a 20-byte SHA-1).
+pub const BUILD_ID_MAX: usize = 60;

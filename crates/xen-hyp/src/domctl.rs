@@ -1,6 +1,6 @@
 //! `domctl`: creating, controlling and destroying domains.
 
-use crate::{addr, DomainInfo, Errno, Hypercall, Result, Xen};
+use crate::{addr, addr_mut, DomainInfo, Errno, Hypercall, Result, Xen};
 use xen_abi::domctl as abi;
 use xen_abi::sysctl::ArchDomainConfig;
 use xen_abi::{hypercall as hc, DomId};
@@ -95,21 +95,38 @@ impl<H: Hypercall> HvmParams for Xen<H> {
 impl<H: Hypercall> Xen<H> {
     /// Issues a domctl whose payload is `T`; returns the echoed domain.
     fn domctl<T: IntoBytes + FromBytes + Immutable>(&self, cmd: u32, dom: DomId, payload: &mut T) -> Result<DomId> {
-        let mut d = abi::Domctl {
-            cmd,
-            interface_version: abi::XEN_DOMCTL_INTERFACE_VERSION,
-            domain: dom,
-            _pad: [0; 3],
-            u: [0; 128],
-        };
+        self.domctl_as(abi::XEN_DOMCTL_INTERFACE_VERSION, cmd, dom, payload)
+    }
+
+    /// A domctl stamped with interface version `version`.
+    fn domctl_as<T: IntoBytes + FromBytes + Immutable>(
+        &self,
+        version: u32,
+        cmd: u32,
+        dom: DomId,
+        payload: &mut T,
+    ) -> Result<DomId> {
+        let mut d = abi::Domctl { cmd, interface_version: version, domain: dom, _pad: [0; 3], u: [0; 128] };
         let n = core::mem::size_of::<T>();
         d.u[..n].copy_from_slice(payload.as_bytes());
-        // SAFETY: `d` is a live `struct xen_domctl`; the only payload with
-        // an embedded handle (vcpucontext) points at a struct the caller
-        // borrows for the duration of this call.
-        Errno::check(unsafe { self.h.call(hc::DOMCTL, [addr(&d), 0, 0, 0, 0]) })?;
+        // SAFETY: `d` is a live, exclusively borrowed `struct xen_domctl`;
+        // the only payload with an embedded handle (vcpucontext) points at
+        // a struct the caller borrows for the duration of this call.
+        Errno::check(unsafe { self.h.call(hc::DOMCTL, [addr_mut(&mut d), 0, 0, 0, 0]) })?;
         payload.as_mut_bytes().copy_from_slice(&d.u[..n]);
         Ok(d.domain)
+    }
+
+    /// Whether Xen accepts domctl interface version `v`: a harmless
+    /// `XEN_DOMCTL_getdomaininfo` of domain 0 (command 5 in every version;
+    /// Xen writes at most the 128-byte union) that Xen refuses with
+    /// `EACCES` on a mismatch before looking at the command.
+    pub fn domctl_accepts(&self, v: u32) -> Result<bool> {
+        match self.domctl_as(v, abi::XEN_DOMCTL_GETDOMAININFO, 0, &mut [0u8; 128]) {
+            Ok(_) => Ok(true),
+            Err(Errno::EACCES) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -16,6 +16,7 @@
 
 extern crate alloc;
 
+pub mod dispatch;
 mod domctl;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub mod hvc;
@@ -28,7 +29,7 @@ pub use domctl::{DomainConfig, Domctls, HvmParams};
 pub use iface::{EventChannels, EvtchnState, GrantError, GrantTables, Physmap};
 
 pub use sysctl::{DomainInfo, DomainState, PhysInfo};
-pub use version::{VersionInfo, XEN_TARGET_MAJOR, XEN_TARGET_MINOR};
+pub use version::{InterfaceVersions, VersionInfo, XEN_TARGET_MAJOR, XEN_TARGET_MINOR};
 pub use xen_abi::errno::Errno;
 
 use xen_abi::{console, event_channel as ev, hypercall as hc, memory, sched};
@@ -52,9 +53,15 @@ pub unsafe trait Hypercall {
     unsafe fn call(&self, op: u64, args: [u64; 5]) -> i64;
 }
 
-/// Address of a value passed to Xen as a guest handle.
+/// Address of a value Xen only reads, passed as a guest handle.
 fn addr<T: ?Sized>(p: &T) -> u64 {
     p as *const T as *const u8 as usize as u64
+}
+
+/// Address of a value Xen may write, passed as a guest handle (taken from
+/// an exclusive borrow, so the write is not through a shared reference).
+fn addr_mut<T: ?Sized>(p: &mut T) -> u64 {
+    p as *mut T as *mut u8 as usize as u64
 }
 
 /// The typed interface to Xen over a raw [`Hypercall`].
@@ -79,7 +86,7 @@ impl<H: Hypercall> Xen<H> {
         // SAFETY: `arg` is a live, exclusively borrowed struct whose layout
         // mirrors the public header for `op`/`cmd`; Xen reads and writes only
         // within it for the duration of the call.
-        Errno::check(unsafe { self.h.call(op, [cmd, addr(arg), 0, 0, 0]) })
+        Errno::check(unsafe { self.h.call(op, [cmd, addr_mut(arg), 0, 0, 0]) })
     }
 
     /// `console_io(CONSOLEIO_write)`: writes bytes to Xen's console.
@@ -100,7 +107,8 @@ impl<H: Hypercall> Xen<H> {
     /// `console_io(CONSOLEIO_read)`: reads typed bytes; returns the count.
     pub fn console_read(&self, buf: &mut [u8]) -> Result<usize> {
         // SAFETY: Xen writes at most `buf.len()` bytes into `buf`.
-        let n = unsafe { self.h.call(hc::CONSOLE_IO, [console::CONSOLEIO_READ, buf.len() as u64, addr(&*buf), 0, 0]) };
+        let n =
+            unsafe { self.h.call(hc::CONSOLE_IO, [console::CONSOLEIO_READ, buf.len() as u64, addr_mut(buf), 0, 0]) };
         Errno::check(n).map(|n| (n as usize).min(buf.len()))
     }
 
@@ -149,5 +157,7 @@ impl<H: Hypercall> Xen<H> {
     }
 }
 
+#[cfg(test)]
+mod abi_tests;
 #[cfg(test)]
 pub(crate) mod sim;

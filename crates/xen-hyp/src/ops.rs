@@ -1,7 +1,7 @@
 //! [`Xen`] implements the interface traits with real hypercalls.
 
 use crate::iface::{EventChannels, EvtchnState, GrantError, GrantTables, Physmap};
-use crate::{addr, Errno, Hypercall, Result, Xen};
+use crate::{addr, addr_mut, Errno, Hypercall, Result, Xen};
 use xen_abi::{event_channel as ev, grant_table as gt, hypercall as hc, memory as mem, DomId, DOMID_SELF};
 
 impl<H: Hypercall> EventChannels for Xen<H> {
@@ -56,7 +56,7 @@ impl<H: Hypercall> Xen<H> {
     fn gnttab<T>(&self, cmd: u64, ops: &mut [T]) -> Result<()> {
         // SAFETY: `ops` is a live, exclusively borrowed array of the struct
         // `cmd` takes; Xen reads and writes only within it.
-        Errno::check(unsafe { self.h.call(hc::GRANT_TABLE_OP, [cmd, addr(&*ops), ops.len() as u64, 0, 0]) }).map(drop)
+        Errno::check(unsafe { self.h.call(hc::GRANT_TABLE_OP, [cmd, addr_mut(ops), ops.len() as u64, 0, 0]) }).map(drop)
     }
 }
 
@@ -116,7 +116,7 @@ impl<H: Hypercall> Physmap for Xen<H> {
             foreign_domid: foreign,
             idxs: addr(gfns),
             gpfns: addr(gpfns),
-            errs: addr(&*errs),
+            errs: addr_mut(errs),
         };
         self.call_struct(hc::MEMORY_OP, mem::XENMEM_ADD_TO_PHYSMAP_BATCH, &mut b).map(drop)
     }
@@ -128,7 +128,7 @@ impl<H: Hypercall> Physmap for Xen<H> {
 
     fn populate_physmap(&self, dom: DomId, gfns: &mut [u64], order: u32) -> Result<usize> {
         let mut r = mem::MemoryReservation {
-            extent_start: addr(&*gfns),
+            extent_start: addr_mut(gfns),
             nr_extents: gfns.len() as u64,
             extent_order: order,
             mem_flags: 0,
@@ -136,6 +136,29 @@ impl<H: Hypercall> Physmap for Xen<H> {
             _pad: [0; 3],
         };
         self.call_struct(hc::MEMORY_OP, mem::XENMEM_POPULATE_PHYSMAP, &mut r).map(|n| n as usize)
+    }
+}
+
+impl<H: Hypercall> Xen<H> {
+    /// `XENMEM_get_sharing_freed_pages` (`xl info`'s sharing_freed_memory);
+    /// `ENOSYS` counts as 0, as in libxl.
+    pub fn sharing_freed_pages(&self) -> Result<u64> {
+        self.memory_count(mem::XENMEM_GET_SHARING_FREED_PAGES)
+    }
+
+    /// `XENMEM_get_sharing_shared_pages` (`xl info`'s sharing_used_memory);
+    /// `ENOSYS` counts as 0, as in libxl.
+    pub fn sharing_used_frames(&self) -> Result<u64> {
+        self.memory_count(mem::XENMEM_GET_SHARING_SHARED_PAGES)
+    }
+
+    fn memory_count(&self, cmd: u64) -> Result<u64> {
+        // SAFETY: these memory ops take no argument.
+        match Errno::check(unsafe { self.h.call(hc::MEMORY_OP, [cmd, 0, 0, 0, 0]) }) {
+            Ok(n) => Ok(n as u64),
+            Err(Errno::ENOSYS) => Ok(0),
+            Err(e) => Err(e),
+        }
     }
 }
 

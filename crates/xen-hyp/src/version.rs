@@ -1,8 +1,9 @@
 //! `xen_version` and the interface-version check.
 
-use crate::{addr, Errno, Hypercall, Result, Xen};
+use crate::{addr_mut, Errno, Hypercall, Result, Xen};
 use alloc::string::String;
-use xen_abi::{hypercall as hc, sysctl as abi, version as v};
+use core::fmt::Write;
+use xen_abi::{domctl as dabi, hypercall as hc, sysctl as abi, version as v};
 
 /// The Xen release thindom's ABI mirrors.
 pub const XEN_TARGET_MAJOR: u32 = 4;
@@ -22,7 +23,30 @@ pub struct VersionInfo {
     pub compile_domain: String,
     pub compile_date: String,
     pub commandline: String,
+    /// `XENVER_pagesize`.
+    pub pagesize: u64,
+    /// `XENVER_platform_parameters`: where Xen's own mappings start.
+    pub virt_start: u64,
+    /// `XENVER_build_id` as lower-case hex (empty if Xen refuses it).
+    pub build_id: String,
 }
+
+/// The sysctl and domctl interface versions one side speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InterfaceVersions {
+    pub sysctl: u32,
+    pub domctl: u32,
+}
+
+impl InterfaceVersions {
+    /// What thindom's ABI (`xen-abi`) mirrors: Xen 4.17's.
+    pub const THINDOM: InterfaceVersions =
+        InterfaceVersions { sysctl: abi::XEN_SYSCTL_INTERFACE_VERSION, domctl: dabi::XEN_DOMCTL_INTERFACE_VERSION };
+}
+
+/// Interface versions tried when Xen refuses ours, to name the one it
+/// speaks (4.17 is 0x15; the range leaves room for many releases).
+const PROBE_VERSIONS: core::ops::RangeInclusive<u32> = 0x01..=0x40;
 
 /// Text of a NUL-terminated C buffer.
 pub(crate) fn c_str(b: &[u8]) -> String {
@@ -43,9 +67,34 @@ impl<H: Hypercall> Xen<H> {
         let mut buf = [0u8; N];
         // SAFETY: every string sub-command writes at most its fixed-size type
         // (`N` bytes, the size from version.h) into `buf`.
-        Errno::check(unsafe { self.h.call(hc::XEN_VERSION, [cmd, addr(&buf[..]), 0, 0, 0]) })?;
+        Errno::check(unsafe { self.h.call(hc::XEN_VERSION, [cmd, addr_mut(&mut buf[..]), 0, 0, 0]) })?;
         buf[N - 1] = 0;
         Ok(c_str(&buf))
+    }
+
+    /// `XENVER_pagesize`.
+    pub fn pagesize(&self) -> Result<u64> {
+        // SAFETY: XENVER_pagesize takes no memory argument.
+        Errno::check(unsafe { self.h.call(hc::XEN_VERSION, [v::XENVER_PAGESIZE, 0, 0, 0, 0]) }).map(|n| n as u64)
+    }
+
+    /// `XENVER_platform_parameters`: `virt_start`.
+    pub fn platform_virt_start(&self) -> Result<u64> {
+        let mut p = v::PlatformParameters::default();
+        // SAFETY: writes one `struct xen_platform_parameters` into `p`.
+        Errno::check(unsafe {
+            self.h.call(hc::XEN_VERSION, [v::XENVER_PLATFORM_PARAMETERS, addr_mut(&mut p), 0, 0, 0])
+        })?;
+        Ok(p.virt_start)
+    }
+
+    /// `XENVER_build_id`: Xen's build id bytes.
+    pub fn build_id(&self) -> Result<alloc::vec::Vec<u8>> {
+        let mut b = v::BuildId { len: v::BUILD_ID_MAX as u32, buf: [0; v::BUILD_ID_MAX] };
+        // SAFETY: Xen writes at most `len` bytes after the `len` field of
+        // `b`, which has room for exactly that many.
+        let n = Errno::check(unsafe { self.h.call(hc::XEN_VERSION, [v::XENVER_BUILD_ID, addr_mut(&mut b), 0, 0, 0]) })?;
+        Ok(b.buf[..(n as usize).min(v::BUILD_ID_MAX)].to_vec())
     }
 
     /// Everything `xen_version` tells about this Xen.
@@ -54,8 +103,13 @@ impl<H: Hypercall> Xen<H> {
         let mut ci =
             v::CompileInfo { compiler: [0; 64], compile_by: [0; 16], compile_domain: [0; 32], compile_date: [0; 32] };
         // SAFETY: XENVER_compile_info writes one `struct xen_compile_info`.
-        Errno::check(unsafe { self.h.call(hc::XEN_VERSION, [v::XENVER_COMPILE_INFO, addr(&ci), 0, 0, 0]) })?;
+        Errno::check(unsafe { self.h.call(hc::XEN_VERSION, [v::XENVER_COMPILE_INFO, addr_mut(&mut ci), 0, 0, 0]) })?;
         ci.compile_date[31] = 0;
+        let mut build_id = String::new();
+        // As libxl: a Xen that refuses the build id (XSM) shows none.
+        for b in self.build_id().unwrap_or_default() {
+            let _ = write!(build_id, "{b:02x}");
+        }
         Ok(VersionInfo {
             major,
             minor,
@@ -67,38 +121,51 @@ impl<H: Hypercall> Xen<H> {
             compile_by: c_str(&ci.compile_by),
             compile_domain: c_str(&ci.compile_domain),
             compile_date: c_str(&ci.compile_date),
+            pagesize: self.pagesize()?,
+            virt_start: self.platform_virt_start()?,
+            build_id,
         })
     }
 
     /// Checks that this Xen speaks the sysctl/domctl interface versions
-    /// thindom was built for (Xen 4.17: sysctl and domctl 0x15). Returns a
-    /// message naming both sides on mismatch.
+    /// thindom was built for ([`InterfaceVersions::THINDOM`]).
     pub fn check_interface(&self) -> core::result::Result<(), String> {
-        use core::fmt::Write;
-        let mut msg = String::new();
-        let (major, minor) = self.version().map_err(|e| alloc::format!("xen_version failed: {e}"))?;
-        if (major, minor) != (XEN_TARGET_MAJOR, XEN_TARGET_MINOR) {
-            let _ = write!(
-                msg,
-                "thindom is built for Xen {XEN_TARGET_MAJOR}.{XEN_TARGET_MINOR} (sysctl interface {:#x}, domctl interface {:#x}) but this is Xen {major}.{minor}; ",
-                abi::XEN_SYSCTL_INTERFACE_VERSION,
-                abi::XEN_DOMCTL_INTERFACE_VERSION
-            );
+        self.check_interface_as(InterfaceVersions::THINDOM)
+    }
+
+    /// Probes whether Xen accepts `ours` (a harmless sysctl and domctl
+    /// stamped with them; Xen answers `EACCES` to a version it does not
+    /// speak). On a mismatch, finds the versions Xen does speak the same
+    /// way and returns a message naming both sides.
+    pub fn check_interface_as(&self, ours: InterfaceVersions) -> core::result::Result<(), String> {
+        let probe_failed = |what: &str, e: Errno| alloc::format!("{what} interface probe failed: {e}");
+        let sysctl_ok = self.sysctl_accepts(ours.sysctl).map_err(|e| probe_failed("sysctl", e))?;
+        let domctl_ok = self.domctl_accepts(ours.domctl).map_err(|e| probe_failed("domctl", e))?;
+        if sysctl_ok && domctl_ok {
+            return Ok(());
         }
-        match self.sched_id() {
-            Ok(_) if msg.is_empty() => return Ok(()),
-            Ok(_) => msg.push_str("its sysctl interface nevertheless accepted ours"),
-            Err(Errno::EACCES) => {
-                let _ = write!(
-                    msg,
-                    "Xen {major}.{minor} rejected sysctl interface version {:#x} (EACCES): management commands are disabled",
-                    abi::XEN_SYSCTL_INTERFACE_VERSION
-                );
-            }
-            Err(e) => {
-                let _ = write!(msg, "sysctl probe failed: {e}");
-            }
-        }
-        Err(msg)
+        let find = |accepts: &dyn Fn(u32) -> Result<bool>| PROBE_VERSIONS.clone().find(|&v| accepts(v) == Ok(true));
+        let theirs_sysctl = if sysctl_ok { Some(ours.sysctl) } else { find(&|v| self.sysctl_accepts(v)) };
+        let theirs_domctl = if domctl_ok { Some(ours.domctl) } else { find(&|v| self.domctl_accepts(v)) };
+        let name = |v: Option<u32>| {
+            v.map_or_else(
+                || alloc::format!("none of {:#x}..={:#x}", PROBE_VERSIONS.start(), PROBE_VERSIONS.end()),
+                |v| alloc::format!("{v:#x}"),
+            )
+        };
+        let xen = self.version().map_or_else(|_| String::from("this Xen"), |(a, b)| alloc::format!("Xen {a}.{b}"));
+        let refused = match (sysctl_ok, domctl_ok) {
+            (false, false) => "sysctl and domctl",
+            (false, true) => "sysctl",
+            _ => "domctl",
+        };
+        Err(alloc::format!(
+            "interface mismatch: thindom speaks sysctl {:#x} / domctl {:#x} (Xen {XEN_TARGET_MAJOR}.{XEN_TARGET_MINOR}), \
+             {xen} speaks sysctl {} / domctl {} and refused our {refused} with EACCES: management commands are disabled",
+            ours.sysctl,
+            ours.domctl,
+            name(theirs_sysctl),
+            name(theirs_domctl),
+        ))
     }
 }

@@ -35,6 +35,9 @@ impl Mapping {
 pub enum ForeignError {
     /// No room in the mapping space.
     Space(SpaceError),
+    /// There is no mapping space at all (Xen listed no extended regions,
+    /// or it was not set up).
+    NoMappingSpace,
     /// More pages than [`MAX_MAP_PAGES`], or none.
     BadSize(usize),
     /// The batch hypercall itself failed.
@@ -47,6 +50,9 @@ impl core::fmt::Display for ForeignError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             ForeignError::Space(e) => write!(f, "no guest-physical space for the mapping: {e:?}"),
+            ForeignError::NoMappingSpace => {
+                write!(f, "no mapping space (Xen listed no extended regions for foreign mappings)")
+            }
             ForeignError::BadSize(n) => write!(f, "cannot map {n} pages (1..={MAX_MAP_PAGES})"),
             ForeignError::Hypercall(e) => write!(f, "add_to_physmap_batch failed: {e}"),
             ForeignError::Pages(p) => {
@@ -190,5 +196,14 @@ mod tests {
         assert!(x.mapped.borrow().is_empty(), "partial mapping left behind");
         assert_eq!(m.space().free_pages(), free0, "space leaked");
         assert_eq!(m.map(&x, 5, &[]), Err(ForeignError::BadSize(0)));
+    }
+
+    #[test]
+    fn errors_say_what_went_wrong() {
+        assert_eq!(
+            ForeignError::NoMappingSpace.to_string(),
+            "no mapping space (Xen listed no extended regions for foreign mappings)"
+        );
+        assert_eq!(ForeignError::BadSize(0).to_string(), "cannot map 0 pages (1..=16384)");
     }
 }
