@@ -84,6 +84,13 @@ pub unsafe fn enable_early(normal: &[(u64, u64)]) {
 }
 
 /// Installs `ttbr0` (and enables the MMU the first time).
+///
+/// # Safety
+/// `ttbr0` must be the address of a complete level-1 table (and the tables
+/// it points to) that stays alive and unchanged while installed, and that
+/// maps all memory in use (image, stack, heap, DT) at its current address
+/// with compatible attributes (Normal for RAM), so execution continues
+/// across the switch. EL1, single CPU, no other code touching the MMU.
 unsafe fn switch(ttbr0: u64, enable: bool) {
     // SAFETY: the caller guarantees the tables map all live memory
     // identically; TLBs are invalidated after the switch.

@@ -5,6 +5,7 @@
 //! Used by `cargo xtask run` (command line only), by `cargo xtask bench`
 //! (timestamps of console lines) and by the `itest` integration tests.
 //! Host-only (`std`); nothing here runs inside Xen.
+#![forbid(unsafe_code)]
 
 mod config;
 pub mod reference;
