@@ -68,6 +68,65 @@ fn rust_guest_full_lifecycle() {
     assert!(cmd(&mut s, "xenstore").contains("xenstore: 8 nodes, 0 watches, 1 connections"));
 }
 
+/// `xl`'s lifecycle verbs on a running guest: pause/unpause, `shutdown`
+/// and `reboot` through the guest's PV control interface
+/// (`control/shutdown`), `on_reboot=restart` keeping the UUID, and the
+/// forced path (`-F`) for a guest without PV control.
+#[test]
+fn rust_guest_pause_shutdown_reboot() {
+    let mut s = boot("rust-guest-control");
+    let cl = cmd(&mut s, "config-list");
+    assert!(cl.contains("testguest.cfg") && cl.contains("linux.cfg"), "{cl}");
+    assert!(cmd(&mut s, "create testguest extra=action=echo").contains("Started domain testguest (id=1)"));
+    attach(&mut s, "testguest");
+    expect(&mut s, "testguest: PV control: watching control/shutdown", GUEST);
+    detach(&mut s);
+    // The guest advertised it, as Linux does.
+    assert_eq!(cmd(&mut s, "xenstore-read /local/domain/1/control/feature-reboot").trim(), "1");
+    let vm = cmd(&mut s, "xenstore-read /local/domain/1/vm").trim().to_string();
+
+    // Paused, it does not echo; unpaused, it does.
+    assert_eq!(cmd(&mut s, "pause testguest").trim(), "");
+    let list = cmd(&mut s, "list");
+    let state = capture(&list, r"testguest +1 +16 +1 +(\S+)");
+    assert_eq!(&state[2..], "p---", "{list}");
+    assert_eq!(cmd(&mut s, "unpause testguest").trim(), "");
+    attach(&mut s, "testguest");
+    check(&mut s, |s| s.send_line("still here"));
+    expect(&mut s, "testguest: echo: still here", CMD_TIMEOUT);
+    detach(&mut s);
+
+    // reboot: asked through control/shutdown; on_reboot=restart brings it
+    // back as a new domain with the same UUID.
+    let out = cmd(&mut s, "reboot testguest");
+    assert!(out.contains("Rebooting domain 1 (asked through its PV control interface)"), "{out}");
+    expect(&mut s, "domain 1 (testguest) rebooted: restart", GUEST);
+    expect(&mut s, "testguest: restarted as domain 2", GUEST);
+    assert_eq!(list_names(&mut s), ["Domain-0", "testguest"]);
+    assert_eq!(cmd(&mut s, "xenstore-read /local/domain/2/vm").trim(), vm, "restart changed the UUID");
+    attach(&mut s, "testguest");
+    expect(&mut s, "testguest: PV control: watching control/shutdown", GUEST);
+    detach(&mut s);
+
+    // shutdown: the guest powers itself off on request (on_poweroff=destroy).
+    let out = cmd(&mut s, "shutdown testguest");
+    assert!(out.contains("Shutting down domain 2 (asked through its PV control interface)"), "{out}");
+    expect(&mut s, "domain 2 (testguest) powered off: destroy", GUEST);
+    expect(&mut s, "domain 2 (testguest) destroyed", GUEST);
+    assert_eq!(list_names(&mut s), ["Domain-0"]);
+
+    // A guest that never ran has no PV control: refused unless forced.
+    assert!(cmd(&mut s, "create testguest -p").contains("Started domain testguest (id=3), paused"));
+    let out = cmd(&mut s, "shutdown testguest");
+    assert!(out.contains("PV control interface not available"), "{out}");
+    assert!(cmd(&mut s, "list").contains("testguest"));
+    let out = cmd(&mut s, "shutdown -F testguest");
+    assert!(out.contains("Shutting down domain 3 (forced by Xen (no PV control interface))"), "{out}");
+    expect(&mut s, "domain 3 (testguest) destroyed", GUEST);
+    assert_eq!(list_names(&mut s), ["Domain-0"]);
+    assert!(cmd(&mut s, "shutdown 0").contains("refusing to shut down Domain-0"));
+}
+
 #[test]
 fn linux_guest_boots_to_a_shell() {
     let mut s = boot("linux-guest");
@@ -79,24 +138,34 @@ fn linux_guest_boots_to_a_shell() {
     check(&mut s, |s| s.send_line("uname -a"));
     let u = expect(&mut s, "GNU/Linux", CMD_TIMEOUT);
     assert!(u.contains("Linux (none) 6.1") && u.contains("aarch64"), "{u}");
-    check(&mut s, |s| s.send_line("cat /sys/hypervisor/type; grep -c processor /proc/cpuinfo"));
-    expect(&mut s, "\nxen", CMD_TIMEOUT);
-    // Its xenbus read its XenStore home: the name thindom wrote is visible
-    // through /sys, and its write reached Dom0's store.
+    check(&mut s, |s| s.send_line("cat /sys/hypervisor/type; grep -c processor /proc/cpuinfo; echo cpus-listed"));
+    let out = expect(&mut s, "\ncpus-listed", CMD_TIMEOUT).replace('\r', "");
+    assert!(out.contains("\nxen\n1\n"), "hypervisor type / one processor: {out}");
+    // xenbus enumerated the devices the toolstack offers (none but the
+    // console, which has no xenbus device here) without error.
+    check(&mut s, |s| s.send_line("ls /sys/bus/xen/devices/ && echo xenbus-ok"));
+    expect(&mut s, "\nxenbus-ok", CMD_TIMEOUT);
     check(&mut s, |s| s.send_line("cat /sys/hypervisor/uuid; echo done-$((6*7))"));
     let seen = expect(&mut s, "done-42", CMD_TIMEOUT);
     detach(&mut s);
-    // The UUID Linux reports is the one thindom gave the domain and wrote
-    // to its XenStore `vm` path.
+    // The UUID Linux reports is the one thindom gave the domain (Xen's
+    // handle) and wrote to its XenStore `vm` path.
     let vm = cmd(&mut s, "xenstore-read /local/domain/1/vm");
     let uuid = vm.trim().trim_start_matches("/vm/").to_string();
     assert_eq!(uuid.len(), 36, "{vm}");
     assert!(seen.contains(&uuid), "guest saw another UUID than {uuid}: {seen}");
-    attach(&mut s, "linux");
-    detach(&mut s);
+    // Linux's xenbus really talks to our store: it wrote its PV control
+    // features (drivers/xen/manage.c) into nodes libxl makes writable.
+    assert_eq!(cmd(&mut s, "xenstore-read /local/domain/1/control/feature-poweroff").trim(), "1");
+    assert!(!s.output().contains("Error -13 writing feature-poweroff"), "the guest could not write its features");
     let list = cmd(&mut s, "list");
     assert!(list.contains("linux                                        1    64     1"), "{list}");
-    assert!(cmd(&mut s, "destroy linux").contains("domain 1 (linux) destroyed"));
+    // A graceful shutdown: Linux sees control/shutdown and powers off.
+    let out = cmd(&mut s, "shutdown linux");
+    assert!(out.contains("Shutting down domain 1 (asked through its PV control interface)"), "{out}");
+    expect(&mut s, "domain 1 (linux) powered off: destroy", GUEST);
+    assert!(s.output().contains("reboot: Power down"), "Linux did not power itself down");
+    expect(&mut s, "domain 1 (linux) destroyed", GUEST);
     assert_eq!(list_names(&mut s), ["Domain-0"]);
 }
 
@@ -138,10 +207,27 @@ fn twenty_create_destroy_cycles_leak_nothing() {
     let mut s = boot("cycles");
     let start = counts(&mut s);
     for i in 0..20 {
-        let out = cmd(&mut s, "create testguest -p");
-        assert!(out.contains("paused"), "cycle {i}: {out}");
+        let id = i + 1;
+        // Every other guest runs: it maps its rings, writes nodes, places a
+        // watch and has its console drained before it is destroyed.
+        let running = i % 2 == 1;
+        let out = cmd(&mut s, if running { "create testguest extra=action=echo" } else { "create testguest -p" });
+        assert!(out.contains(&format!("Started domain testguest (id={id})")), "cycle {i}: {out}");
+        if running {
+            let feature = format!("xenstore-read /local/domain/{id}/control/feature-reboot");
+            let mut seen = String::new();
+            for _ in 0..100 {
+                seen = cmd(&mut s, &feature);
+                if seen.trim() == "1" {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            assert_eq!(seen.trim(), "1", "cycle {i}: the guest never set up its PV control");
+            assert!(cmd(&mut s, "xenstore").contains(" 1 watches"), "cycle {i}: the guest's watch is missing");
+        }
         let out = cmd(&mut s, "destroy testguest");
-        assert!(out.contains(&format!("domain {} (testguest) destroyed", i + 1)), "cycle {i}: {out}");
+        assert!(out.contains(&format!("domain {id} (testguest) destroyed")), "cycle {i}: {out}");
         // Xen returns the last pages (the paging pool) when the domain's
         // final reference goes, a moment after destroydomain: allow 5 s.
         let mut now = counts(&mut s);

@@ -41,7 +41,12 @@ pub const COMMANDS: &[Command] = &[
         run: create,
     },
     Command { name: "destroy", usage: "destroy <dom>", help: "destroy a domain at once", run: destroy },
-    Command { name: "shutdown", usage: "shutdown <dom>", help: "shut a domain down (poweroff)", run: shutdown },
+    Command {
+        name: "shutdown",
+        usage: "shutdown [-F] <dom>",
+        help: "ask a domain to power off (PV control; -F: Xen forces it if it has none)",
+        run: shutdown,
+    },
     Command { name: "pause", usage: "pause <dom>", help: "pause a domain", run: pause },
     Command { name: "unpause", usage: "unpause <dom>", help: "unpause a domain", run: unpause },
     Command {
@@ -79,7 +84,12 @@ pub const COMMANDS: &[Command] = &[
     Command { name: "selftest", usage: "selftest", help: "exercise each Xen interface against Xen", run: selftest },
     Command { name: "dt", usage: "dt", help: "what the device tree told thindom", run: dt },
     Command { name: "poweroff", usage: "poweroff", help: "shut down Dom0 and the machine", run: poweroff },
-    Command { name: "reboot", usage: "reboot", help: "reboot the machine", run: reboot },
+    Command {
+        name: "reboot",
+        usage: "reboot [[-F] <dom>]",
+        help: "reboot a domain (like xl reboot), or the machine",
+        run: reboot,
+    },
     Command { name: "crash", usage: "crash", help: "debug: fault on purpose (prints the crash report)", run: crash },
 ];
 
@@ -194,9 +204,12 @@ fn poweroff(_: &Boot, _: &[String]) {
     crate::xen::shutdown(xen_abi::sched::SHUTDOWN_POWEROFF);
 }
 
-fn reboot(_: &Boot, args: &[String]) {
-    if let Some(d) = args.first() {
-        return with_domain("reboot", d, |id| crate::toolstack::shutdown(id, xen_abi::sched::SHUTDOWN_REBOOT));
+fn reboot(boot: &Boot, args: &[String]) {
+    if !args.is_empty() {
+        if boot.require_interface("reboot") {
+            shutdown_domain("reboot", args, xen_abi::sched::SHUTDOWN_REBOOT);
+        }
+        return;
     }
     println!("thindom: rebooting");
     crate::xen::shutdown(xen_abi::sched::SHUTDOWN_REBOOT);
@@ -281,8 +294,8 @@ fn one_domain_arg<'a>(cmd: &str, args: &'a [String]) -> Option<&'a str> {
 }
 
 fn create(boot: &Boot, args: &[String]) {
-    if let Some(e) = &boot.interface_error {
-        return println!("create: {e}");
+    if !boot.require_interface("create") {
+        return;
     }
     let paused = args.iter().any(|a| a == "-p");
     let attach = args.iter().any(|a| a == "-c");
@@ -303,31 +316,57 @@ fn create(boot: &Boot, args: &[String]) {
     }
 }
 
-fn destroy(_: &Boot, args: &[String]) {
+fn destroy(boot: &Boot, args: &[String]) {
+    if !boot.require_interface("destroy") {
+        return;
+    }
     if let Some(d) = one_domain_arg("destroy", args) {
         with_domain("destroy", d, crate::toolstack::destroy);
     }
 }
 
-fn shutdown(_: &Boot, args: &[String]) {
-    if let Some(d) = one_domain_arg("shutdown", args) {
-        with_domain("shutdown", d, |id| crate::toolstack::shutdown(id, xen_abi::sched::SHUTDOWN_POWEROFF));
+fn shutdown(boot: &Boot, args: &[String]) {
+    if !boot.require_interface("shutdown") {
+        return;
     }
+    shutdown_domain("shutdown", args, xen_abi::sched::SHUTDOWN_POWEROFF);
 }
 
-fn pause(_: &Boot, args: &[String]) {
+/// `shutdown`/`reboot [-F] <dom>`, printing what xl prints.
+fn shutdown_domain(cmd: &str, args: &[String], reason: u32) {
+    let force = args.iter().any(|a| a == "-F");
+    let rest: alloc::vec::Vec<String> = args.iter().filter(|a| *a != "-F").cloned().collect();
+    let Some(d) = one_domain_arg(cmd, &rest) else { return };
+    let what = if reason == xen_abi::sched::SHUTDOWN_REBOOT { "Rebooting" } else { "Shutting down" };
+    with_domain(cmd, d, |id| {
+        let how = crate::toolstack::shutdown(id, reason, force)?;
+        println!("{what} domain {id} ({how})");
+        Ok(())
+    });
+}
+
+fn pause(boot: &Boot, args: &[String]) {
+    if !boot.require_interface("pause") {
+        return;
+    }
     if let Some(d) = one_domain_arg("pause", args) {
         with_domain("pause", d, crate::toolstack::pause);
     }
 }
 
-fn unpause(_: &Boot, args: &[String]) {
+fn unpause(boot: &Boot, args: &[String]) {
+    if !boot.require_interface("unpause") {
+        return;
+    }
     if let Some(d) = one_domain_arg("unpause", args) {
         with_domain("unpause", d, crate::toolstack::unpause);
     }
 }
 
-fn console_cmd(_: &Boot, args: &[String]) {
+fn console_cmd(boot: &Boot, args: &[String]) {
+    if !boot.require_interface("console") {
+        return;
+    }
     if let Some(d) = one_domain_arg("console", args) {
         with_domain("console", d, crate::kmain::attach);
     }

@@ -52,6 +52,11 @@ fn resolve(cfg_name: &str, path: &str) -> String {
 /// `create <cfg> [key=value...]`: builds, connects the console, unpauses
 /// unless `paused`. Returns the new domid.
 pub fn create(name: &str, overrides: &[String], paused: bool) -> Result<DomId, String> {
+    create_with_uuid(name, overrides, paused, None)
+}
+
+/// [`create`], keeping `uuid` when a domain is restarted (as xl does).
+fn create_with_uuid(name: &str, overrides: &[String], paused: bool, uuid: Option<[u8; 16]>) -> Result<DomId, String> {
     let src = bootdisk::config(name).ok_or_else(|| format!("no configuration {name:?} (see config-list)"))?;
     // The shell strips quotes: `key=word` means the string "word".
     let quoted: Vec<String> = overrides
@@ -85,7 +90,7 @@ pub fn create(name: &str, overrides: &[String], paused: bool) -> Result<DomId, S
         (GicChoice::V2, _) | (GicChoice::Native, 2) => GicVersion::V2,
         _ => GicVersion::V3,
     };
-    let handle = new_uuid();
+    let handle = uuid.unwrap_or_else(new_uuid);
     let iomem: Vec<Iomem> = cfg.iomem.iter().map(|i| Iomem { mfn: i.mfn, nr: i.nr, gfn: i.gfn }).collect();
     let spec = GuestSpec {
         name: &cfg.name,
@@ -116,6 +121,9 @@ pub fn create(name: &str, overrides: &[String], paused: bool) -> Result<DomId, S
     let store = store_entries(&dom, &built).and_then(|_| xenstored::introduce(id, built.store_gfn, built.store_port));
     DOMS.lock().insert(id, dom);
     if let Err(e) = store {
+        // Half-written entries go too: release only cleans up after an
+        // introduced domain.
+        let _ = xenstored::rm(&format!("/local/domain/{id}"));
         let _ = destroy(id);
         return Err(format!("xenstore: {e} (domain {id} destroyed)"));
     }
@@ -145,9 +153,33 @@ pub fn destroy(id: DomId) -> Result<(), String> {
     Ok(())
 }
 
-/// Asks a domain to shut down (`reason` = poweroff or reboot).
-pub fn shutdown(id: DomId, reason: u32) -> Result<(), String> {
-    xen().remote_shutdown(id, reason).map_err(|e| format!("remote_shutdown {id}: {e}"))
+/// Asks a domain to shut down (`reason` = poweroff or reboot) as xl does:
+/// through its PV control interface (`control/shutdown`, which the guest
+/// watches) when it advertises `control/feature-poweroff`/`-reboot`; with
+/// `force` and no PV control, Xen shuts it down (`SCHEDOP_remote_shutdown`).
+/// Returns what was done.
+pub fn shutdown(id: DomId, reason: u32, force: bool) -> Result<&'static str, String> {
+    if id == 0 {
+        return Err("refusing to shut down Domain-0 (use poweroff)".into());
+    }
+    let (word, feature) = match reason {
+        sched::SHUTDOWN_REBOOT => ("reboot", "feature-reboot"),
+        _ => ("poweroff", "feature-poweroff"),
+    };
+    let control = format!("/local/domain/{id}/control");
+    let pv = xenstored::read(&format!("{control}/{feature}")).is_ok_and(|v| v == b"1");
+    if pv {
+        xenstored::write(&format!("{control}/shutdown"), word)
+            .map_err(|e| format!("writing {control}/shutdown: {e}"))?;
+        return Ok("asked through its PV control interface");
+    }
+    if !force {
+        return Err(format!(
+            "PV control interface not available (no {control}/{feature}): graceful {word} not possible; use -F to have Xen {word} it"
+        ));
+    }
+    xen().remote_shutdown(id, reason).map_err(|e| format!("remote_shutdown {id}: {e}"))?;
+    Ok("forced by Xen (no PV control interface)")
 }
 
 pub fn pause(id: DomId) -> Result<(), String> {
@@ -225,6 +257,7 @@ pub fn on_dom_exc() {
             if !alive {
                 log::info!("domain {id} ({}) is gone", d.cfg.name);
                 d.console.close();
+                let _ = xenstored::rm(&format!("/vm/{}", uuid_text(&d.uuid)));
                 xenstored::release(*id);
             }
             alive
@@ -241,30 +274,84 @@ pub fn on_dom_exc() {
                 sched::SHUTDOWN_POWEROFF => ("powered off", d.cfg.on_poweroff),
                 sched::SHUTDOWN_REBOOT => ("rebooted", d.cfg.on_reboot),
                 sched::SHUTDOWN_CRASH => ("crashed", d.cfg.on_crash),
-                sched::SHUTDOWN_WATCHDOG => ("was stopped by its watchdog", d.cfg.on_crash),
+                sched::SHUTDOWN_WATCHDOG => ("was stopped by its watchdog", d.cfg.on_watchdog),
+                sched::SHUTDOWN_SUSPEND => {
+                    // xl leaves a suspended domain alone (a save or
+                    // migration would pick it up).
+                    log::info!("domain {} ({}) suspended: left as it is", d.id, d.cfg.name);
+                    continue;
+                }
                 _ => ("shut down", d.cfg.on_poweroff),
             };
             log::info!("domain {} ({}) {what}: {}", d.id, d.cfg.name, action.as_str());
-            todo.push((d.id, action, d.source.clone()));
+            todo.push((d.id, action, d.source.clone(), d.uuid));
         }
     }
-    for (id, action, (name, ov)) in todo {
-        match action {
-            Action::Preserve => {}
-            Action::Restart | Action::RenameRestart | Action::CoredumpRestart | Action::SoftReset => {
-                let _ = destroy(id);
-                match create(&name, &ov, false) {
-                    Ok(n) => log::info!("{name}: restarted as domain {n}"),
-                    Err(e) => log::error!("{name}: restart failed: {e}"),
-                }
-            }
-            Action::Destroy | Action::CoredumpDestroy => {
-                if let Err(e) = destroy(id) {
-                    log::error!("{e}");
-                }
+    for (id, action, source, uuid) in todo {
+        // Watchers of @releaseDomain learn of it before the action runs.
+        xenstored::shutdown(id);
+        apply(id, action, source, uuid);
+    }
+}
+
+/// Carries out an `on_*` action for domain `id`, as xl does.
+fn apply(id: DomId, action: Action, (name, ov): (String, Vec<String>), uuid: [u8; 16]) {
+    let restart = |keep: Option<[u8; 16]>| match create_with_uuid(&name, &ov, false, keep) {
+        Ok(n) => log::info!("{name}: restarted as domain {n}"),
+        Err(e) => log::error!("{name}: restart failed: {e}"),
+    };
+    match action {
+        Action::Preserve => {}
+        Action::Destroy => report(destroy(id)),
+        Action::Restart => {
+            report(destroy(id));
+            restart(Some(uuid));
+        }
+        Action::RenameRestart => {
+            // The old domain stays (for inspection) under a new name; the
+            // new one takes over the configured name. (xl also moves the
+            // UUID to the new domain; here the old one keeps its UUID and
+            // `/vm` entry, and the new one gets a fresh UUID.)
+            let old = rename_preserved(id);
+            log::info!("domain {id} preserved as {old}");
+            restart(None);
+        }
+        Action::CoredumpDestroy | Action::CoredumpRestart => {
+            log::warn!("domain {id}: thindom has no core dumps (nowhere to write them); not dumped");
+            report(destroy(id));
+            if action == Action::CoredumpRestart {
+                restart(Some(uuid));
             }
         }
+        Action::SoftReset => {
+            // XEN_DOMCTL_soft_reset is not implemented for Arm in 4.17.
+            log::warn!("domain {id}: soft reset is not supported on Arm; restarting instead");
+            report(destroy(id));
+            restart(Some(uuid));
+        }
     }
+}
+
+fn report(r: Result<(), String>) {
+    if let Err(e) = r {
+        log::error!("{e}");
+    }
+}
+
+/// Renames a domain to `<name>-<id>` (xl's `preserve_domain`); returns
+/// the new name.
+fn rename_preserved(id: DomId) -> String {
+    let mut doms = DOMS.lock();
+    let Some(d) = doms.get_mut(&id) else { return format!("(domain {id})") };
+    d.cfg.name = format!("{}-{id}", d.cfg.name);
+    let (name, vm) = (d.cfg.name.clone(), format!("/vm/{}", uuid_text(&d.uuid)));
+    drop(doms);
+    for p in [format!("/local/domain/{id}/name"), format!("{vm}/name")] {
+        if let Err(e) = xenstored::write(&p, &name) {
+            log::warn!("renaming domain {id}: {p}: {e}");
+        }
+    }
+    name
 }
 
 static CREATED: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
@@ -296,47 +383,58 @@ pub fn uuid_text(u: &[u8; 16]) -> String {
     )
 }
 
-/// The `/local/domain/N` entries libxl writes (`libxl__domain_make` and
-/// `libxl__build_post`), with its permissions: the home and most nodes
-/// readable by the guest (`n0 rN`), the guest's own writable areas owned by
-/// it (`nN`).
+/// The `/local/domain/N` and `/vm/<uuid>` entries libxl 4.17 writes
+/// (`libxl__domain_make`, `libxl__build_post`, `libxl__device_console_add`),
+/// with its permissions: `ro` = owned by Dom0, readable by the guest
+/// (`n0 rN`); `rw` = owned by the guest (`nN`): the nodes its PV drivers
+/// write (control/feature-*, data, ...).
 fn store_entries(d: &Domain, b: &builder::Built) -> Result<(), String> {
     let id = d.id;
     let home = format!("/local/domain/{id}");
     let vm = format!("/vm/{}", uuid_text(&d.uuid));
-    let ro = ["n0".to_string(), format!("r{id}")];
-    let rw = [format!("n{id}")];
-    let ro: [&str; 2] = [&ro[0], &ro[1]];
-    let rw: [&str; 1] = [&rw[0]];
+    let (ro0, ro1, rw0) = ("n0".to_string(), format!("r{id}"), format!("n{id}"));
+    let ro: &[&str] = &[&ro0, &ro1];
+    let rw: &[&str] = &[&rw0];
     let kib = d.cfg.memory_mib * 1024;
-    let entries: [(&str, String, &[&str]); 19] = [
-        ("", String::new(), &ro),
-        ("/name", d.cfg.name.clone(), &ro),
-        ("/domid", id.to_string(), &ro),
-        ("/vm", vm.clone(), &ro),
-        ("/memory/static-max", (d.cfg.maxmem_mib * 1024).to_string(), &ro),
-        ("/memory/target", kib.to_string(), &ro),
-        ("/cpu/0/availability", "online".into(), &ro),
-        ("/console/ring-ref", b.console_gfn.to_string(), &ro),
-        ("/console/port", b.console_port.to_string(), &ro),
-        ("/console/type", "xenconsoled".into(), &ro),
-        ("/console/output", "thindom".into(), &ro),
-        ("/store/ring-ref", b.store_gfn.to_string(), &ro),
-        ("/store/port", b.store_port.to_string(), &ro),
-        ("/control", String::new(), &ro),
-        ("/control/shutdown", String::new(), &rw),
-        ("/device", String::new(), &ro),
-        ("/data", String::new(), &rw),
-        ("/drivers", String::new(), &rw),
-        ("/feature", String::new(), &rw),
-    ];
-    for (sub, value, perms) in entries {
-        let p = format!("{home}{sub}");
+    let mut entries: Vec<(String, String, &[&str])> = Vec::new();
+    let mut put = |sub: &str, value: String, perms| entries.push((format!("{home}{sub}"), value, perms));
+    put("", String::new(), ro);
+    put("/vm", vm.clone(), ro);
+    put("/name", d.cfg.name.clone(), ro);
+    put("/domid", id.to_string(), ro);
+    put("/cpu", String::new(), ro);
+    for cpu in 0..d.cfg.vcpus {
+        put(&format!("/cpu/{cpu}/availability"), "online".into(), ro);
+    }
+    put("/memory", String::new(), ro);
+    put("/memory/static-max", (d.cfg.maxmem_mib * 1024).to_string(), ro);
+    put("/memory/target", kib.to_string(), ro);
+    put("/device", String::new(), ro);
+    put("/device/suspend/event-channel", String::new(), rw);
+    put("/control", String::new(), ro);
+    for node in ["shutdown", "feature-poweroff", "feature-reboot", "feature-suspend", "sysrq"] {
+        put(&format!("/control/{node}"), String::new(), rw);
+    }
+    put("/control/platform-feature-multiprocessor-suspend", "1".into(), ro);
+    put("/control/platform-feature-xs_reset_watches", "1".into(), ro);
+    for node in ["data", "drivers", "feature", "attr", "error"] {
+        put(&format!("/{node}"), String::new(), rw);
+    }
+    put("/store/port", b.store_port.to_string(), ro);
+    put("/store/ring-ref", b.store_gfn.to_string(), ro);
+    put("/console/backend-id", "0".into(), ro);
+    put("/console/limit", xencons::DEFAULT_LOG_LIMIT.to_string(), ro);
+    put("/console/type", "xenconsoled".into(), ro);
+    put("/console/output", "thindom".into(), ro);
+    put("/console/tty", String::new(), ro);
+    put("/console/port", b.console_port.to_string(), ro);
+    put("/console/ring-ref", b.console_gfn.to_string(), ro);
+    entries.push((vm.clone(), String::new(), ro));
+    entries.push((format!("{vm}/name"), d.cfg.name.clone(), ro));
+    entries.push((format!("{vm}/uuid"), uuid_text(&d.uuid), ro));
+    for (p, value, perms) in entries {
         xenstored::write(&p, &value).map_err(|e| format!("writing {p}: {e}"))?;
         xenstored::set_perms(&p, perms).map_err(|e| format!("permissions of {p}: {e}"))?;
-    }
-    for (k, v) in [("name", d.cfg.name.clone()), ("uuid", uuid_text(&d.uuid))] {
-        xenstored::write(&format!("{vm}/{k}"), &v).map_err(|e| format!("writing {vm}/{k}: {e}"))?;
     }
     Ok(())
 }

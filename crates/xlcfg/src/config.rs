@@ -82,6 +82,8 @@ pub struct DomainConfig {
     pub on_poweroff: Action,
     pub on_reboot: Action,
     pub on_crash: Action,
+    /// The guest's watchdog fired (xl's `on_watchdog`, default destroy).
+    pub on_watchdog: Action,
     pub iomem: Vec<Iomem>,
     pub irqs: Vec<u32>,
     pub dtdev: Vec<String>,
@@ -183,6 +185,7 @@ impl DomainConfig {
             on_poweroff: Action::Destroy,
             on_reboot: Action::Restart,
             on_crash: Action::Destroy,
+            on_watchdog: Action::Destroy,
             iomem: Vec::new(),
             irqs: Vec::new(),
             dtdev: Vec::new(),
@@ -215,12 +218,13 @@ impl DomainConfig {
                         o => return Err(c.err(format!("{o:?} is not one of \"native\", \"v2\", \"v3\""))),
                     }
                 }
-                k @ ("on_poweroff" | "on_reboot" | "on_crash") => {
+                k @ ("on_poweroff" | "on_reboot" | "on_crash" | "on_watchdog") => {
                     let v = c.str()?;
                     let a = Action::parse(&v).ok_or_else(|| c.err(format!("unknown action {v:?}")))?;
                     match k {
                         "on_poweroff" => d.on_poweroff = a,
                         "on_reboot" => d.on_reboot = a,
+                        "on_watchdog" => d.on_watchdog = a,
                         _ => d.on_crash = a,
                     }
                 }
@@ -327,6 +331,7 @@ impl fmt::Display for DomainConfig {
         writeln!(f, "on_poweroff = \"{}\"", self.on_poweroff.as_str())?;
         writeln!(f, "on_reboot = \"{}\"", self.on_reboot.as_str())?;
         writeln!(f, "on_crash = \"{}\"", self.on_crash.as_str())?;
+        writeln!(f, "on_watchdog = \"{}\"", self.on_watchdog.as_str())?;
         let io: Vec<String> = self.iomem.iter().map(|i| format!("\"{:x},{:x}@{:x}\"", i.mfn, i.nr, i.gfn)).collect();
         writeln!(f, "iomem = [ {} ]", io.join(", "))?;
         let irqs: Vec<String> = self.irqs.iter().map(|i| i.to_string()).collect();

@@ -113,7 +113,8 @@ extern "C" fn rust_start(dtb: usize, _base: usize, _bad: usize) -> ! {
         hyp.1
     );
     say!("testguest: bootargs \"{}\"", p.bootargs);
-    store_checks(param(hvm::HVM_PARAM_STORE_PFN), param(hvm::HVM_PARAM_STORE_EVTCHN) as u32);
+    let store_port = param(hvm::HVM_PARAM_STORE_EVTCHN) as u32;
+    let store = store_checks(param(hvm::HVM_PARAM_STORE_PFN), store_port);
     let action = p.bootargs.split_whitespace().find_map(|w| w.strip_prefix("action=")).unwrap_or("poweroff");
     match action {
         "reboot" => {
@@ -126,7 +127,7 @@ extern "C" fn rust_start(dtb: usize, _base: usize, _bad: usize) -> ! {
             unsafe { core::ptr::read_volatile(0xdead_0000_0000 as *const u64) };
             shutdown(sched::SHUTDOWN_CRASH)
         }
-        "echo" => echo(),
+        "echo" => echo(store.map(|s| (s, store_port))),
         "flood" => flood(),
         _ => {
             say!("testguest: powering off");
@@ -135,15 +136,20 @@ extern "C" fn rust_start(dtb: usize, _base: usize, _bad: usize) -> ! {
     }
 }
 
-fn store_checks(pfn: u64, port: u32) {
+type Store = xenstore::client::Client<crate::store::Ring>;
+
+fn store_checks(pfn: u64, port: u32) -> Option<Store> {
     if pfn == 0 {
         say!("testguest: no xenstore");
-        return;
+        return None;
     }
     let mut s = crate::store::connect((pfn << 12) as usize, port);
     match s.read_string(0, "domid") {
         Ok(id) => say!("testguest: xenstore domid = {id}"),
-        Err(e) => return say!("testguest: xenstore read domid failed: {e}"),
+        Err(e) => {
+            say!("testguest: xenstore read domid failed: {e}");
+            return None;
+        }
     }
     match s.read_string(0, "name") {
         Ok(n) => say!("testguest: xenstore name = {n}"),
@@ -161,21 +167,84 @@ fn store_checks(pfn: u64, port: u32) {
         Ok(v) => say!("testguest: xenstore read of Dom0's name was allowed?! ({v})"),
         Err(e) => say!("testguest: xenstore read of Dom0's name refused: {e}"),
     }
+    Some(s)
 }
 
-/// Echoes console input, a line at a time, until "quit".
-fn echo() -> ! {
+/// This page is replaced by Xen's shared info (event pending bits).
+#[repr(C, align(4096))]
+struct Page([u8; 4096]);
+static mut SHARED_INFO: Page = Page([0; 4096]);
+
+fn shared_info() -> usize {
+    addr_of_mut!(SHARED_INFO) as usize
+}
+
+/// Clears Xen's pending bit of `port` (2-level event channels).
+fn clear_pending(port: u32) {
+    let at = shared_info() + xen_abi::shared_info::EVTCHN_PENDING + (port as usize / 64) * 8;
+    // SAFETY: shared info is mapped over our page, which is 8-byte aligned
+    // and in bounds for every 2-level port; Xen updates it atomically.
+    let word = unsafe { &*(at as *const core::sync::atomic::AtomicU64) };
+    word.fetch_and(!(1u64 << (port % 64)), core::sync::atomic::Ordering::SeqCst);
+}
+
+/// The PV control interface, as Linux's `drivers/xen/manage.c` does it:
+/// advertise poweroff and reboot, watch `control/shutdown`.
+fn pv_control(s: &mut Store) -> Result<(), xenstore::XsError> {
+    s.write(0, "control/feature-poweroff", b"1")?;
+    s.write(0, "control/feature-reboot", b"1")?;
+    s.watch("control/shutdown", "shutdown")
+}
+
+/// Acts on a request in `control/shutdown` ("poweroff", "reboot").
+fn check_shutdown_request(s: &mut Store) {
+    let reason = match s.read_string(0, "control/shutdown").as_deref() {
+        Ok("poweroff") => sched::SHUTDOWN_POWEROFF,
+        Ok("reboot") => sched::SHUTDOWN_REBOOT,
+        _ => return,
+    };
+    let _ = s.write(0, "control/shutdown", b"");
+    say!(
+        "testguest: shutdown requested through control/shutdown: {}",
+        if reason == sched::SHUTDOWN_REBOOT { "reboot" } else { "poweroff" }
+    );
+    shutdown(reason)
+}
+
+/// Echoes console input, a line at a time, until "quit", and obeys
+/// shutdown requests from the toolstack. Sleeps in `SCHEDOP_poll` on the
+/// console and store channels between events (no CPU burnt while idle).
+fn echo(mut store: Option<(Store, u32)>) -> ! {
     say!("testguest: echo mode, type quit to power off");
     // SAFETY: set during boot.
-    let (addr, _) = unsafe { CONSOLE };
+    let (addr, con_port) = unsafe { CONSOLE };
     // SAFETY: the console page is RAM of ours, mapped for our lifetime.
     let page = unsafe { Shared::new(addr) };
+    let blocking =
+        xen().add_to_physmap(xen_abi::memory::XENMAPSPACE_SHARED_INFO, 0, (shared_info() >> 12) as u64).is_ok();
+    if let Some((s, _)) = store.as_mut() {
+        match pv_control(s) {
+            Ok(()) => say!("testguest: PV control: watching control/shutdown"),
+            Err(e) => say!("testguest: PV control unavailable: {e}"),
+        }
+        check_shutdown_request(s);
+    }
+    let ports = [con_port, store.as_ref().map_or(con_port, |(_, p)| *p)];
     let mut line = alloc::string::String::new();
     loop {
+        if blocking {
+            ports.iter().for_each(|&p| clear_pending(p));
+        }
+        if let Some((s, _)) = store.as_mut() {
+            if s.transport().has_input() {
+                check_shutdown_request(s);
+            }
+        }
         let mut buf = [0u8; 64];
         let n = xencons::read_input(&page, &mut buf).unwrap_or(0);
         if n == 0 {
-            let _ = xen().yield_cpu();
+            // Wakes on the next console input or store message.
+            let _ = if blocking { xen().poll(&ports, 0) } else { xen().yield_cpu() };
             continue;
         }
         for &b in &buf[..n] {

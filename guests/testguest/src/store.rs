@@ -53,6 +53,13 @@ impl Transport for Ring {
     }
 }
 
+impl Ring {
+    /// Whether a message (reply or watch event) is waiting to be read.
+    pub fn has_input(&self) -> bool {
+        !self.inbuf.is_empty() || self.page.load(r::RSP_PROD) != self.page.load(r::RSP_CONS)
+    }
+}
+
 /// Connects to the store ring at `addr` with event channel `port`.
 pub fn connect(addr: usize, port: u32) -> Client<Ring> {
     // SAFETY: the store page is RAM of this guest, mapped for its lifetime.

@@ -11,6 +11,7 @@ vcpus = 1
 extra = "console=hvc0 rdinit=/init"
 root = "/dev/ram0"
 on_crash = "preserve"
+on_watchdog = "restart"
 iomem = [ "9010,1@22010", "9020,2" ]
 irqs = [ 40 ]
 dtdev = [ "/pl061@9030000" ]
@@ -26,6 +27,7 @@ fn reads_every_key() {
     assert_eq!(d.ramdisk.as_deref(), Some("linux/initrd.cpio"));
     assert_eq!(d.cmdline, "root=/dev/ram0 console=hvc0 rdinit=/init");
     assert_eq!((d.on_poweroff, d.on_reboot, d.on_crash), (Action::Destroy, Action::Restart, Action::Preserve));
+    assert_eq!(d.on_watchdog, Action::Restart);
     assert_eq!(d.iomem, [Iomem { mfn: 0x9010, nr: 1, gfn: 0x22010 }, Iomem { mfn: 0x9020, nr: 2, gfn: 0x9020 }]);
     assert_eq!(d.irqs, [40]);
     assert_eq!(d.dtdev, ["/pl061@9030000"]);
@@ -83,6 +85,7 @@ fn arb_config() -> impl Strategy<Value = DomainConfig> {
             on_poweroff: Action::Destroy,
             on_reboot: Action::Restart,
             on_crash: Action::Preserve,
+            on_watchdog: Action::CoredumpDestroy,
             iomem: io.into_iter().map(|(m, n)| Iomem { mfn: m, nr: n, gfn: m + 1 }).collect(),
             irqs,
             dtdev: alloc::vec!["/dev@0".into()],
