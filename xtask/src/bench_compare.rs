@@ -13,8 +13,15 @@
 //! - *destroy*: from the destroy command to the prompt coming back.
 //! - *memory in use*: `dom0_mem` minus what the Dom0 kernel holds free
 //!   (thindom: heap size − heap used; Linux: `MemFree`), right after boot.
-//! - *smallest dom0_mem*: bisection over `dom0_mem` (MiB) for a boot that
-//!   reaches ready and creates the 64 MiB Linux guest up to its shell.
+//! - *smallest dom0_mem*: bisection over `dom0_mem` (MiB, to 2 MiB) for a
+//!   boot that reaches ready and creates the 64 MiB Linux guest up to its
+//!   shell (with the guest payload in the boot ramdisk/initramfs), and for a
+//!   boot that just reaches ready (Dom0 alone: thindom without a ramdisk,
+//!   the Linux initramfs without the guests).
+//!
+//! Both Dom0s carry the same guests (the Rust test guest and Debian's Linux
+//! with its busybox initramfs) and the same xl.cfg files, in their boot
+//! ramdisk/initramfs: neither has a disk.
 
 use crate::linux_dom0::{self, LinuxDom0};
 use crate::{build, qemu, setup, util};
@@ -28,6 +35,8 @@ use std::time::Duration;
 struct Dom0 {
     name: &'static str,
     cfg: QemuConfig,
+    /// The same Dom0 without the guest payload.
+    bare: QemuConfig,
     /// Appears once the toolstack is usable (before the prompt).
     ready: Regex,
     prompt: &'static str,
@@ -47,8 +56,12 @@ const DETACH: u8 = 0x1d;
 
 fn thindom() -> Result<Dom0> {
     let img = build::build_image(true)?;
-    let cfg = qemu::config(&img)?;
-    let ramdisk = std::fs::metadata(cfg.ramdisk.as_ref().context("thindom ramdisk")?)?.len();
+    let mut cfg = qemu::config(&img)?;
+    let bench_ramdisk = build::build_ramdisk_for(build::Ramdisk::Bench)?;
+    let ramdisk = std::fs::metadata(&bench_ramdisk)?.len();
+    cfg.ramdisk = Some(bench_ramdisk);
+    let mut bare = cfg.clone();
+    bare.ramdisk = None;
     // The configuration files alone (what a thin Dom0 needs without guests).
     let cfgs: u64 = std::fs::read_dir(util::root().join("configs"))?
         .flatten()
@@ -59,6 +72,7 @@ fn thindom() -> Result<Dom0> {
         name: "thindom",
         sizes: (std::fs::metadata(&img.image)?.len(), cfgs, ramdisk - cfgs),
         cfg,
+        bare,
         ready: Regex::new(r"Type 'help' for commands")?,
         prompt: "thindom> ",
         first_line: Regex::new(r"thindom \d+\.\d+\.\d+ starting")?,
@@ -71,10 +85,15 @@ fn thindom() -> Result<Dom0> {
 
 fn linux(d: &LinuxDom0) -> Result<Dom0> {
     let total = std::fs::metadata(&d.initramfs)?.len();
+    let base = std::fs::metadata(&d.initramfs_base)?.len();
+    let cfg = linux_dom0::config(d)?;
+    let mut bare = cfg.clone();
+    bare.ramdisk = Some(d.initramfs_base.clone());
     Ok(Dom0 {
         name: "Linux+xl",
-        sizes: (std::fs::metadata(&d.kernel)?.len(), d.initramfs_base_bytes, total - d.initramfs_base_bytes),
-        cfg: linux_dom0::config(d)?,
+        sizes: (std::fs::metadata(&d.kernel)?.len(), base, total - base),
+        cfg,
+        bare,
         ready: Regex::new(&regex::escape(linux_dom0::READY))?,
         prompt: linux_dom0::PROMPT,
         first_line: Regex::new(r"Booting Linux on physical CPU")?,
@@ -140,17 +159,21 @@ fn secs(v: &[f64]) -> String {
 }
 
 fn row(what: &str, a: &str, b: &str) {
-    println!("| {what:<38} | {a:>26} | {b:>26} |");
+    println!("| {what:<42} | {a:>26} | {b:>26} |");
 }
 
 fn header(runs: usize) {
     println!("\nXen 4.17 (Debian arm64) in QEMU TCG on this host, {runs} run(s) each, median (min–max):\n");
     row("", "thindom", "Linux Dom0 + xl");
-    println!("|{:-<40}|{:-<28}|{:-<28}|", "", "", "");
+    println!("|{:-<44}|{:-<28}|{:-<28}|", "", "", "");
 }
 
 fn kib(n: u64) -> String {
-    format!("{} KiB", n / 1024)
+    if n < 10 * 1024 {
+        format!("{n} bytes")
+    } else {
+        format!("{} KiB", n / 1024)
+    }
 }
 
 /// `bench boot --compare`.
@@ -173,7 +196,8 @@ pub fn boot(runs: usize, bisect: bool) -> Result<()> {
     let mins = if bisect {
         let mut m = Vec::new();
         for (d, r) in setups.iter().zip(&ready) {
-            m.push(smallest_dom0_mem(d, stat(r).2)?);
+            let slowest = stat(r).2;
+            m.push((smallest_dom0_mem(d, slowest, Probe::Guest)?, smallest_dom0_mem(d, slowest, Probe::Boot)?));
         }
         Some(m)
     } else {
@@ -186,33 +210,47 @@ pub fn boot(runs: usize, bisect: bool) -> Result<()> {
     row("Dom0 kernel image", &kib(t.0), &kib(l.0));
     row("Dom0 ramdisk/initramfs (no guests)", &kib(t.1), &kib(l.1));
     row("Dom0 boot media total (no guests)", &kib(t.0 + t.1), &kib(l.0 + l.1));
-    row("guest payload carried (both: same)", &kib(t.2), &kib(l.2));
-    let u = |v: &[f64]| {
+    row("guest payload carried (same guests)", &kib(t.2), &kib(l.2));
+    // Memory in use, and the same without the payload's bytes (which both
+    // Dom0s hold in RAM: thindom its ramdisk, Linux the unpacked files).
+    let u = |v: &[f64], minus: u64| {
         let (m, lo, hi) = stat(v);
-        format!("{:.1} MiB ({:.1}–{:.1})", m / 1024.0, lo / 1024.0, hi / 1024.0)
+        let f = |x: f64| (x - minus as f64 / 1024.0) / 1024.0;
+        format!("{:.1} MiB ({:.1}–{:.1})", f(m), f(lo), f(hi))
     };
-    row(
-        &format!("Dom0 memory in use after boot ({}/{})", setups[0].cfg.dom0_mem, setups[1].cfg.dom0_mem),
-        &u(&used[0]),
-        &u(&used[1]),
-    );
+    let mem = format!("Dom0 memory in use after boot ({}/{})", setups[0].cfg.dom0_mem, setups[1].cfg.dom0_mem);
+    row(&mem, &u(&used[0], 0), &u(&used[1], 0));
+    row("  of which not the guest payload", &u(&used[0], t.2), &u(&used[1], l.2));
     if let Some(m) = mins {
-        row("smallest dom0_mem (boots + 64 MiB guest)", &format!("{} MiB", m[0]), &format!("{} MiB", m[1]));
+        row("smallest dom0_mem: boot + 64 MiB guest", &format!("{} MiB", m[0].0), &format!("{} MiB", m[1].0));
+        row("smallest dom0_mem: boot alone", &format!("{} MiB", m[0].1), &format!("{} MiB", m[1].1));
     }
     println!("\n(serial logs: target/bench/compare-*.log)");
     Ok(())
 }
 
-/// Does a boot with `dom0_mem = mib` reach ready and bring the Linux guest
-/// to its shell?
-fn works_with(d: &Dom0, mib: u64, boot_timeout: Duration) -> bool {
-    let mut cfg = d.cfg.clone();
+/// What a `dom0_mem` probe must achieve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    /// Boot with the guest payload and bring the Linux guest to its shell.
+    Guest,
+    /// Boot without the guest payload to the ready prompt.
+    Boot,
+}
+
+/// Does a boot with `dom0_mem = mib` achieve `probe`?
+fn works_with(d: &Dom0, mib: u64, boot_timeout: Duration, probe: Probe) -> bool {
+    let mut cfg = if probe == Probe::Guest { d.cfg.clone() } else { d.bare.clone() };
     cfg.dom0_mem = format!("{mib}M");
-    let log = util::root().join(format!("target/bench/compare-mem-{}-{mib}.log", d.name));
+    let log = util::root().join(format!("target/bench/compare-mem-{probe:?}-{}-{mib}.log", d.name));
     let r = (|| -> Result<()> {
         let mut s = Session::spawn(&cfg, &log)?;
         s.expect_re(&d.ready, boot_timeout)?;
         s.expect(d.prompt, boot_timeout)?;
+        if probe == Probe::Boot {
+            s.kill();
+            return Ok(());
+        }
         s.send_line(d.create_linux)?;
         // The Dom0's prompt coming back first means create failed.
         let done = Regex::new(&format!(
@@ -240,11 +278,11 @@ fn works_with(d: &Dom0, mib: u64, boot_timeout: Duration) -> bool {
 }
 
 /// Bisection over `dom0_mem` in MiB, to a resolution of 2 MiB.
-fn smallest_dom0_mem(d: &Dom0, slowest_ready: f64) -> Result<u64> {
-    println!("bisecting dom0_mem for {}:", d.name);
+fn smallest_dom0_mem(d: &Dom0, slowest_ready: f64, probe: Probe) -> Result<u64> {
+    println!("bisecting dom0_mem for {} ({probe:?}):", d.name);
     let boot_timeout = Duration::from_secs_f64((slowest_ready * 3.0).max(30.0));
     let mut hi = mib(&d.cfg.dom0_mem)?;
-    while !works_with(d, hi, boot_timeout) {
+    while !works_with(d, hi, boot_timeout, probe) {
         hi *= 2;
         if hi > 1536 {
             bail!("{} does not create the guest even with 1536 MiB", d.name);
@@ -253,7 +291,7 @@ fn smallest_dom0_mem(d: &Dom0, slowest_ready: f64) -> Result<u64> {
     let mut lo = 4;
     while hi - lo > 2 {
         let mid = (lo + hi) / 2;
-        if works_with(d, mid, boot_timeout) {
+        if works_with(d, mid, boot_timeout, probe) {
             hi = mid;
         } else {
             lo = mid;

@@ -24,18 +24,32 @@ pub fn build_guest() -> Result<Built> {
     build_binary("testguest", "testguest.Image", true)
 }
 
-/// Builds Dom0's boot ramdisk (`target/thindom/ramdisk.cpio`): the domain
-/// configurations of `configs/` and the kernels they name.
+/// Which boot ramdisk to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ramdisk {
+    /// The integration tests': the configurations, their guests and test
+    /// fixtures (`target/thindom/ramdisk.cpio`).
+    Test,
+    /// `cargo xtask run`'s: also `demo.cfg`, an autostarted guest.
+    Demo,
+    /// The benchmarks': exactly the configurations and guests the reference
+    /// Linux Dom0 carries (`testguest.cfg`, `linux.cfg` and their kernels).
+    Bench,
+}
+
+/// Builds Dom0's boot ramdisk for the tests: the domain configurations of
+/// `configs/`, the kernels they name and test fixtures.
 pub fn build_ramdisk() -> Result<PathBuf> {
-    build_ramdisk_with(false)
+    build_ramdisk_for(Ramdisk::Test)
 }
 
-/// The ramdisk for `cargo xtask run`: also `demo.cfg`, an autostarted guest.
+/// The ramdisk for `cargo xtask run`.
 pub fn build_demo_ramdisk() -> Result<PathBuf> {
-    build_ramdisk_with(true)
+    build_ramdisk_for(Ramdisk::Demo)
 }
 
-fn build_ramdisk_with(demo: bool) -> Result<PathBuf> {
+/// Builds the boot ramdisk of `kind` under `target/thindom/`.
+pub fn build_ramdisk_for(kind: Ramdisk) -> Result<PathBuf> {
     let guest = build_guest()?;
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     for e in std::fs::read_dir(root().join("configs"))? {
@@ -46,18 +60,22 @@ fn build_ramdisk_with(demo: bool) -> Result<PathBuf> {
         }
     }
     files.push(("testguest/Image".into(), std::fs::read(&guest.image)?));
-    if demo {
+    if kind == Ramdisk::Demo {
         files.push(("demo.cfg".into(), std::fs::read(root().join("configs/demo.cfg.in"))?));
     }
     let linux = crate::linux_guest::ramdisk_files()?;
     // Test fixture: a Linux Image cut short (the builder must refuse it).
-    if let Some((_, image)) = linux.iter().find(|(n, _)| n == "linux/Image") {
+    if let (Ramdisk::Test, Some((_, image))) = (kind, linux.iter().find(|(n, _)| n == "linux/Image")) {
         files.push(("tests/truncated.cfg".into(), TRUNCATED_CFG.as_bytes().to_vec()));
         files.push(("tests/linux-truncated.Image".into(), image[..image.len().min(1 << 20)].to_vec()));
     }
     files.extend(linux);
     let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
-    let out = root().join(if demo { "target/thindom/ramdisk-demo.cpio" } else { "target/thindom/ramdisk.cpio" });
+    let out = root().join(match kind {
+        Ramdisk::Test => "target/thindom/ramdisk.cpio",
+        Ramdisk::Demo => "target/thindom/ramdisk-demo.cpio",
+        Ramdisk::Bench => "target/thindom/ramdisk-bench.cpio",
+    });
     std::fs::write(&out, bootfs::write(&refs))?;
     Ok(out)
 }

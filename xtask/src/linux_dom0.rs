@@ -78,8 +78,8 @@ pub struct LinuxDom0 {
     pub kernel: PathBuf,
     /// The initramfs (newc cpio) with the guests.
     pub initramfs: PathBuf,
-    /// Size of the initramfs without the guests' kernels and ramdisks.
-    pub initramfs_base_bytes: u64,
+    /// The same initramfs without the guests (`initramfs-base.cpio`).
+    pub initramfs_base: PathBuf,
 }
 
 /// One initramfs entry: path, mode, contents (a symlink's target for links).
@@ -129,7 +129,10 @@ pub fn build() -> Result<LinuxDom0> {
         let name = Path::new(m).file_name().unwrap_or_default().to_string_lossy().into_owned();
         files.push((format!("lib/modules/{name}"), FILE, data));
     }
-    let base = cpio(&files).len() as u64;
+    let out = root().join("target/refdom0");
+    std::fs::create_dir_all(&out)?;
+    let initramfs_base = out.join("initramfs-base.cpio");
+    std::fs::write(&initramfs_base, cpio(&files))?;
 
     // The guests, with the xl.cfg files thindom uses, in `/guests`.
     let guest = build::build_guest()?;
@@ -140,11 +143,9 @@ pub fn build() -> Result<LinuxDom0> {
     for cfg in ["testguest.cfg", "linux.cfg"] {
         files.push((format!("guests/{cfg}"), FILE, std::fs::read(root().join("configs").join(cfg))?));
     }
-    let out = root().join("target/refdom0");
-    std::fs::create_dir_all(&out)?;
     let initramfs = out.join("initramfs.cpio");
     std::fs::write(&initramfs, cpio(&files))?;
-    Ok(LinuxDom0 { kernel, initramfs, initramfs_base_bytes: base })
+    Ok(LinuxDom0 { kernel, initramfs, initramfs_base })
 }
 
 /// QEMU configuration booting Xen with the reference Linux Dom0.
