@@ -6,12 +6,14 @@
 //!   the error strings as Xen spells them.
 //! - [`path`]: node names (validation, relative → absolute) and permission
 //!   lists (`n0`, `r1`, ...).
-//! - [`store`]: the tree, with per-node generation counts for transaction
-//!   conflict detection.
-//! - [`server`]: connections (one per domain), permission checks with
-//!   xenstored's semantics, watches (incl. `@introduceDomain` and
-//!   `@releaseDomain`), transactions (snapshot, `EAGAIN` on conflict) and
-//!   per-domain quotas with xenstored's defaults.
+//! - [`store`]: the tree; each node holds its value, permissions, children
+//!   list and generation, as in xenstored's database.
+//! - [`server`]: connections (one per domain) with per-connection output
+//!   queues, permission checks with xenstored's semantics, watches (incl.
+//!   `@introduceDomain` and `@releaseDomain` with their permissions),
+//!   transactions (copies of the nodes they touch, `EAGAIN` when one changed
+//!   meanwhile), domain introduction/release (INTRODUCE and RELEASE through a
+//!   [`server::Host`]) and per-domain quotas with xenstored 4.17's defaults.
 //! - [`client`]: a client over any transport, with transactions retried on
 //!   `EAGAIN`.
 //! - [`ring`]: the shared-page transport of docs/misc/xenstore-ring.txt.
@@ -21,8 +23,14 @@
 //! Threat model: every byte from a guest is hostile. Messages are parsed
 //! with bounds checks (payload ≤ 4096, paths ≤ limits, valid characters);
 //! ring indexes are read once and validated; a guest sees and changes only
-//! what its permissions allow; every resource it can consume (nodes,
-//! watches, transactions, node size, permissions) has xenstored's quota.
+//! what its permissions allow; every resource it can consume has
+//! xenstored's quota: nodes, node size (children list included), watches,
+//! transactions and the nodes each touches, outstanding requests, and a
+//! memory quota over all it makes the server hold (owned nodes, transaction
+//! copies, watches, queued replies and events; events beyond it are
+//! dropped). No reply or event exceeds 4096 bytes (`E2BIG`, or dropped).
+//! A malformed request is answered with an error and logged once per
+//! connection.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 

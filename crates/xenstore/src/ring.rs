@@ -2,9 +2,12 @@
 //! 1024-byte ring, responses in another; free-running indexes, validated on
 //! every read. A guest that breaks the protocol gets the ring's `error`
 //! field set (`XENSTORE_ERROR_RINGIDX` or `_PROTO`) and is not served.
+//!
+//! The connection holds at most one partial request and one partly written
+//! message: output waits in the server's per-connection queue (bounded by
+//! its quotas) until the ring has room, and [`RingConn::flush`] pulls it.
 
 use crate::wire::{Msg, WireError, HEADER, PAYLOAD_MAX};
-use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use xen_abi::io::xenstore as r;
 use xencons::{consume, produce, RingError, RingPage};
@@ -26,7 +29,9 @@ pub enum Broken {
 #[derive(Debug, Default)]
 pub struct RingConn {
     partial: Vec<u8>,
-    outbound: VecDeque<u8>,
+    /// The message being written and how much of it is in the ring.
+    out: Vec<u8>,
+    sent: usize,
     broken: Option<Broken>,
 }
 
@@ -81,30 +86,49 @@ impl RingConn {
         }
     }
 
-    /// Queues a reply or event.
-    pub fn queue(&mut self, m: &Msg) {
-        self.outbound.extend(m.emit());
+    /// Bytes of the message being written that are not in the ring yet.
+    pub fn pending(&self) -> usize {
+        self.out.len() - self.sent
     }
 
-    /// Bytes still queued.
-    pub fn queued(&self) -> usize {
-        self.outbound.len()
-    }
-
-    /// Writes queued bytes into the response ring; returns how many.
-    pub fn flush<P: RingPage>(&mut self, p: &P) -> Result<usize, Broken> {
+    /// Writes the rest of the current message, then messages taken from
+    /// `next`, while the response ring has room; returns the bytes written.
+    /// Afterwards either `next` is empty or the ring is full (so a guest
+    /// that signals when it frees a full ring gets the rest).
+    pub fn flush<P: RingPage>(&mut self, p: &P, mut next: impl FnMut() -> Option<Msg>) -> Result<usize, Broken> {
         if let Some(b) = self.broken {
             return Err(b);
         }
-        let (a, b) = self.outbound.as_slices();
-        let chunk: Vec<u8> = a.iter().chain(b).take(r::RING_SIZE as usize).copied().collect();
-        match produce(p, r::RSP, r::RING_SIZE, r::RSP_CONS, r::RSP_PROD, &chunk) {
-            Ok(n) => {
-                self.outbound.drain(..n);
-                Ok(n)
+        let mut total = 0;
+        loop {
+            if self.sent == self.out.len() {
+                self.out.clear();
+                self.sent = 0;
+                match next() {
+                    Some(m) => self.out = m.emit(),
+                    None => return Ok(total),
+                }
             }
-            Err(_) => Err(self.fail(p, Broken::RingIndex)),
+            match produce(p, r::RSP, r::RING_SIZE, r::RSP_CONS, r::RSP_PROD, &self.out[self.sent..]) {
+                Ok(0) => return Ok(total),
+                Ok(n) => {
+                    self.sent += n;
+                    total += n;
+                }
+                Err(_) => return Err(self.fail(p, Broken::RingIndex)),
+            }
         }
+    }
+
+    /// A fresh start (re-introduction, xenstored's `domain_conn_reset`):
+    /// partial messages dropped, both rings emptied with indexes at 0, the
+    /// error indicator cleared.
+    pub fn reset<P: RingPage>(&mut self, p: &P) {
+        *self = RingConn::default();
+        for i in [r::REQ_CONS, r::REQ_PROD, r::RSP_CONS, r::RSP_PROD, r::ERROR] {
+            p.store(i, 0);
+        }
+        RingConn::init(p);
     }
 }
 
@@ -128,8 +152,8 @@ mod tests {
         assert_eq!(c.read(&p, 8), Ok(Vec::new()));
         put(&p, &b[7..]);
         assert_eq!(c.read(&p, 8), Ok(alloc::vec![m.clone()]));
-        c.queue(&m.reply(MsgType::Read, b"x".to_vec()));
-        assert_eq!(c.flush(&p), Ok(17));
+        let mut q = alloc::vec![m.reply(MsgType::Read, b"x".to_vec())];
+        assert_eq!(c.flush(&p, || q.pop()), Ok(17));
         let mut out = [0u8; 17];
         assert_eq!(consume(&p, r::RSP, r::RING_SIZE, r::RSP_CONS, r::RSP_PROD, &mut out), Ok(17));
         assert_eq!(Msg::parse(&out).unwrap().0.payload, b"x");
@@ -159,5 +183,93 @@ mod tests {
         let mut c = RingConn::default();
         assert_eq!(c.read(&p, 8), Err(Broken::Protocol));
         assert_eq!(p.load(r::ERROR), ERROR_PROTO);
+    }
+
+    /// A guest that reads replies slowly: the connection keeps at most one
+    /// message and takes the next only when the ring has room.
+    #[test]
+    fn output_waits_for_room() {
+        let p = MemPage::default();
+        let mut c = RingConn::default();
+        let big = Msg { ty: MsgType::Read, req_id: 1, tx_id: 0, payload: alloc::vec![7; 1500] };
+        let mut q: Vec<Msg> = alloc::vec![big.clone(), big.clone(), big];
+        assert_eq!(c.flush(&p, || q.pop()), Ok(1024));
+        assert_eq!((q.len(), c.pending()), (2, 1516 - 1024));
+        assert_eq!(c.flush(&p, || q.pop()), Ok(0), "ring full");
+        let mut sink = [0u8; 1024];
+        assert_eq!(consume(&p, r::RSP, r::RING_SIZE, r::RSP_CONS, r::RSP_PROD, &mut sink), Ok(1024));
+        assert_eq!(c.flush(&p, || q.pop()), Ok(1024));
+        assert_eq!(q.len(), 1);
+    }
+
+    #[test]
+    fn reset_empties_the_rings() {
+        let p = MemPage::default();
+        p.store(r::REQ_PROD, 5000);
+        let mut c = RingConn::default();
+        assert_eq!(c.read(&p, 1), Err(Broken::RingIndex));
+        c.reset(&p);
+        assert_eq!((p.load(r::REQ_PROD), p.load(r::ERROR), p.load(r::SERVER_FEATURES)), (0, 0, FEATURE_ERROR));
+        assert_eq!(c.read(&p, 1), Ok(Vec::new()));
+    }
+
+    fn msg_strategy() -> impl proptest::strategy::Strategy<Value = Msg> {
+        use proptest::prelude::*;
+        (0u32..24, any::<u32>(), any::<u32>(), proptest::collection::vec(any::<u8>(), 0..1500))
+            .prop_map(|(ty, req_id, tx_id, payload)| Msg { ty: MsgType::from_u32(ty), req_id, tx_id, payload })
+    }
+
+    proptest::proptest! {
+        /// Requests written in arbitrary pieces from any starting index
+        /// (wrapping at 2^32 included) come out whole and in order, and
+        /// replies go back the same way.
+        #[test]
+        fn index_arithmetic_round_trips(
+            start in proptest::prop_oneof![proptest::strategy::Just(0u32), proptest::strategy::Just(u32::MAX - 700), proptest::num::u32::ANY],
+            msgs in proptest::collection::vec(msg_strategy(), 1..6),
+            cuts in proptest::collection::vec(1usize..1100, 1..40),
+        ) {
+            use proptest::prelude::*;
+            let p = MemPage::default();
+            for i in [r::REQ_CONS, r::REQ_PROD, r::RSP_CONS, r::RSP_PROD] {
+                p.store(i, start);
+            }
+            let mut c = RingConn::default();
+            let wire: Vec<u8> = msgs.iter().flat_map(Msg::emit).collect();
+            let (mut fed, mut got, mut k) = (0, Vec::new(), 0);
+            while got.len() < msgs.len() {
+                let want = cuts[k % cuts.len()].min(wire.len() - fed);
+                k += 1;
+                fed += produce(&p, r::REQ, r::RING_SIZE, r::REQ_CONS, r::REQ_PROD, &wire[fed..fed + want]).unwrap();
+                got.extend(c.read(&p, 100).unwrap());
+                let used = p.load(r::REQ_PROD).wrapping_sub(p.load(r::REQ_CONS));
+                prop_assert!(used <= r::RING_SIZE);
+            }
+            prop_assert_eq!(&got, &msgs);
+            // Replies: the guest reads in arbitrary pieces.
+            let mut q: alloc::collections::VecDeque<Msg> = msgs.iter().cloned().collect();
+            let mut back = Vec::new();
+            let mut buf = [0u8; 1100];
+            while back.len() < wire.len() {
+                c.flush(&p, || q.pop_front()).unwrap();
+                let want = cuts[k % cuts.len()];
+                k += 1;
+                let n = consume(&p, r::RSP, r::RING_SIZE, r::RSP_CONS, r::RSP_PROD, &mut buf[..want]).unwrap();
+                back.extend_from_slice(&buf[..n]);
+            }
+            prop_assert_eq!(back, wire);
+        }
+
+        /// Indexes a guest moved by more than the ring size break the
+        /// connection, whatever their absolute values.
+        #[test]
+        fn corrupt_indexes_break(cons in proptest::num::u32::ANY, excess in 1u32..u32::MAX / 2) {
+            let p = MemPage::default();
+            p.store(r::REQ_CONS, cons);
+            p.store(r::REQ_PROD, cons.wrapping_add(r::RING_SIZE).wrapping_add(excess));
+            let mut c = RingConn::default();
+            proptest::prop_assert_eq!(c.read(&p, 8), Err(Broken::RingIndex));
+            proptest::prop_assert_eq!(c.flush(&p, || None), Err(Broken::RingIndex));
+        }
     }
 }

@@ -167,44 +167,121 @@ pub enum WireError {
     TooLong(u32),
 }
 
-fn le32(b: &[u8], i: usize) -> u32 {
-    u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
+impl fmt::Display for WireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WireError::Incomplete => f.write_str("incomplete message"),
+            WireError::TooLong(n) => write!(f, "payload of {n} bytes (XENSTORE_PAYLOAD_MAX is {PAYLOAD_MAX})"),
+        }
+    }
+}
+
+/// `struct xsd_sockmsg` (`public/io/xs_wire.h`), as a typed value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub ty: MsgType,
+    pub req_id: u32,
+    pub tx_id: u32,
+    pub len: u32,
+}
+
+/// A checked view of one whole message at the start of a buffer: after
+/// [`MsgView::new_checked`] no accessor can panic.
+#[derive(Debug, Clone, Copy)]
+pub struct MsgView<'a> {
+    hdr: &'a [u8; HEADER],
+    payload: &'a [u8],
+}
+
+fn le32(b: &[u8; HEADER], i: usize) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&b[i..i + 4]);
+    u32::from_le_bytes(w)
+}
+
+impl Header {
+    /// The header at the start of `b`: `Incomplete` below 16 bytes,
+    /// `TooLong` when `len` is above the payload limit.
+    pub fn parse(b: &[u8]) -> Result<Header, WireError> {
+        let hdr: &[u8; HEADER] = b.get(..HEADER).and_then(|h| h.try_into().ok()).ok_or(WireError::Incomplete)?;
+        let len = le32(hdr, 12);
+        if len as usize > PAYLOAD_MAX {
+            return Err(WireError::TooLong(len));
+        }
+        Ok(Header { ty: MsgType::from_u32(le32(hdr, 0)), req_id: le32(hdr, 4), tx_id: le32(hdr, 8), len })
+    }
+
+    /// The 16 bytes on the wire.
+    pub fn emit(&self) -> [u8; HEADER] {
+        let mut b = [0u8; HEADER];
+        for (i, w) in [self.ty.to_u32(), self.req_id, self.tx_id, self.len].into_iter().enumerate() {
+            b[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
+        }
+        b
+    }
+}
+
+impl<'a> MsgView<'a> {
+    /// Checks that `b` starts with a header whose `len` is within the limit
+    /// and with the whole payload behind it.
+    pub fn new_checked(b: &'a [u8]) -> Result<MsgView<'a>, WireError> {
+        let h = Header::parse(b)?;
+        let hdr: &[u8; HEADER] = b.get(..HEADER).and_then(|h| h.try_into().ok()).ok_or(WireError::Incomplete)?;
+        let payload = b.get(HEADER..HEADER + h.len as usize).ok_or(WireError::Incomplete)?;
+        Ok(MsgView { hdr, payload })
+    }
+
+    pub fn header(&self) -> Header {
+        Header { ty: self.ty(), req_id: le32(self.hdr, 4), tx_id: le32(self.hdr, 8), len: self.payload.len() as u32 }
+    }
+
+    pub fn ty(&self) -> MsgType {
+        MsgType::from_u32(le32(self.hdr, 0))
+    }
+
+    pub fn payload(&self) -> &'a [u8] {
+        self.payload
+    }
+
+    /// Bytes the message takes on the wire.
+    pub fn total_len(&self) -> usize {
+        HEADER + self.payload.len()
+    }
 }
 
 impl Msg {
     /// Length of the message at the start of `b` if its header is there.
     pub fn peek_len(b: &[u8]) -> Result<usize, WireError> {
-        if b.len() < HEADER {
-            return Err(WireError::Incomplete);
-        }
-        let len = le32(b, 12);
-        if len as usize > PAYLOAD_MAX {
-            return Err(WireError::TooLong(len));
-        }
-        Ok(HEADER + len as usize)
+        Header::parse(b).map(|h| HEADER + h.len as usize)
     }
 
     /// Parses one message from the start of `b`; returns it and its length.
     pub fn parse(b: &[u8]) -> Result<(Msg, usize), WireError> {
-        let n = Msg::peek_len(b)?;
-        if b.len() < n {
-            return Err(WireError::Incomplete);
+        let v = MsgView::new_checked(b)?;
+        let h = v.header();
+        Ok((Msg { ty: h.ty, req_id: h.req_id, tx_id: h.tx_id, payload: v.payload().to_vec() }, v.total_len()))
+    }
+
+    /// The header of this message (`len` saturates; a payload above
+    /// [`PAYLOAD_MAX`] is never sent by the server).
+    pub fn header(&self) -> Header {
+        Header {
+            ty: self.ty,
+            req_id: self.req_id,
+            tx_id: self.tx_id,
+            len: self.payload.len().min(u32::MAX as usize) as u32,
         }
-        let m = Msg {
-            ty: MsgType::from_u32(le32(b, 0)),
-            req_id: le32(b, 4),
-            tx_id: le32(b, 8),
-            payload: b[HEADER..n].to_vec(),
-        };
-        Ok((m, n))
+    }
+
+    /// Bytes on the wire.
+    pub fn wire_len(&self) -> usize {
+        HEADER + self.payload.len()
     }
 
     /// The bytes on the wire.
     pub fn emit(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(HEADER + self.payload.len());
-        for w in [self.ty.to_u32(), self.req_id, self.tx_id, self.payload.len() as u32] {
-            v.extend_from_slice(&w.to_le_bytes());
-        }
+        v.extend_from_slice(&self.header().emit());
         v.extend_from_slice(&self.payload);
         v
     }
@@ -247,12 +324,18 @@ mod tests {
         assert_eq!(m.args(), [b"a/b".as_slice(), b"v".as_slice()]);
         assert_eq!(MsgType::from_u32(20), MsgType::Unknown(20));
         assert_eq!(m.error(XsError::ENOENT).payload, b"ENOENT\0");
+        assert_eq!(WireError::TooLong(5000).to_string(), "payload of 5000 bytes (XENSTORE_PAYLOAD_MAX is 4096)");
+        let h = Header::parse(&b).unwrap();
+        assert_eq!((h.ty, h.req_id, h.len), (MsgType::Write, 7, 5));
+        assert_eq!(h.emit(), b[..HEADER]);
     }
 
     proptest::proptest! {
         #[test]
         fn parse_never_panics(b in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
-            let _ = Msg::parse(&b);
+            if let Ok((m, n)) = Msg::parse(&b) {
+                proptest::prop_assert_eq!(&m.emit()[..], &b[..n]);
+            }
         }
     }
 }

@@ -98,3 +98,106 @@ fn watch_sees_writes() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.lines().collect::<Vec<_>>(), ["/tool/w", "/tool/w/k1", "/tool/w/k2"], "{text}");
 }
+
+/// libxenstore asks DIRECTORY, gets E2BIG for a list above 4096 bytes and
+/// falls back to DIRECTORY_PART: the whole list arrives.
+#[test]
+fn long_directories_come_in_parts() {
+    let d = daemon("part");
+    let mut args = Vec::new();
+    for i in 0..300 {
+        args.push(format!("/tool/big/a-rather-long-child-name-{i:04}"));
+        args.push(String::new());
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&d, "xenstore-write", &refs);
+    let list = ok(&d, "xenstore-list", &["/tool/big"]);
+    let names: Vec<&str> = list.lines().collect();
+    assert_eq!(names.len(), 300, "{list}");
+    assert_eq!(names[0], "a-rather-long-child-name-0000");
+    assert_eq!(names[299], "a-rather-long-child-name-0299");
+}
+
+/// A raw protocol client.
+struct Raw(std::os::unix::net::UnixStream, u32);
+
+impl Raw {
+    fn new(d: &Daemon) -> Raw {
+        Raw(std::os::unix::net::UnixStream::connect(&d.socket).expect("connect"), 0)
+    }
+
+    fn send(&mut self, ty: u32, payload: &[u8]) {
+        use std::io::Write;
+        self.1 += 1;
+        let mut m = Vec::new();
+        for w in [ty, self.1, 0, payload.len() as u32] {
+            m.extend_from_slice(&w.to_le_bytes());
+        }
+        m.extend_from_slice(payload);
+        self.0.write_all(&m).expect("send");
+    }
+
+    /// The next message that is not a watch event: `(type, payload)`.
+    fn reply(&mut self) -> (u32, Vec<u8>) {
+        use std::io::Read;
+        loop {
+            let mut h = [0u8; 16];
+            self.0.read_exact(&mut h).expect("header");
+            let w = |i: usize| u32::from_le_bytes(h[i..i + 4].try_into().unwrap());
+            let mut p = vec![0u8; w(12) as usize];
+            self.0.read_exact(&mut p).expect("payload");
+            if w(0) != 15 {
+                return (w(0), p);
+            }
+        }
+    }
+
+    fn call(&mut self, ty: u32, payload: &[u8]) -> (u32, Vec<u8>) {
+        self.send(ty, payload);
+        self.reply()
+    }
+}
+
+/// INTRODUCE and RELEASE from a Dom0 client change the server's state.
+#[test]
+fn introduce_by_message() {
+    let d = daemon("intro");
+    let mut c = Raw::new(&d);
+    assert_eq!(c.call(17, b"7\0"), (17, b"F\0".to_vec()));
+    assert_eq!(c.call(8, b"7\x004096\x003\x00"), (8, b"OK\0".to_vec()));
+    assert_eq!(c.call(17, b"7\0"), (17, b"T\0".to_vec()));
+    assert_eq!(c.call(8, b"7\x004096\x003\x00"), (8, b"OK\0".to_vec()), "re-introduction");
+    assert_eq!(c.call(9, b"7\0"), (9, b"OK\0".to_vec()));
+    assert_eq!(c.call(17, b"7\0"), (17, b"F\0".to_vec()));
+    assert_eq!(c.call(9, b"7\0"), (16, b"ENOENT\0".to_vec()));
+}
+
+/// A client that watches a busy node and never reads does not stall the
+/// others: it is disconnected once its backlog fills.
+#[test]
+fn a_client_that_stops_reading_stalls_nobody() {
+    let d = daemon("stall");
+    let mut lazy = Raw::new(&d);
+    lazy.send(4, b"/tool/busy\0t\0");
+    let socket = d.socket.clone();
+    let writer = std::thread::spawn(move || {
+        let mut c = Raw(std::os::unix::net::UnixStream::connect(&socket).expect("connect"), 0);
+        for i in 0..20_000 {
+            let mut p = format!("/tool/busy/k{i}").into_bytes();
+            p.push(0);
+            p.extend_from_slice(b"some value to make the events and replies bigger");
+            assert_eq!(c.call(11, &p).0, 11);
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !writer.is_finished() {
+        assert!(std::time::Instant::now() < deadline, "the writer is stalled by a client that does not read");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    writer.join().expect("writer");
+    assert_eq!(
+        ok(&d, "xenstore-read", &["/tool/busy/k19999"]).trim(),
+        "some value to make the events and replies bigger"
+    );
+    drop(lazy);
+}

@@ -1,10 +1,11 @@
-//! The operations.
+//! The operations, with xenstored 4.17's semantics (xenstored_core.c,
+//! xenstored_domain.c, xenstored_watch.c).
 
-use super::{inherit, rights, ConnId, Effect, Server, Tx, Watch, Who};
-use crate::path::{self, canonical, home, parent, perms_payload, Perm};
-use crate::store::{Node, Tree};
+use super::view::{Change, Fire, InTx, Store, TxLimits};
+use super::{rights, ConnId, Host, Rights, Server, Watch, Who};
+use crate::path::{canonical, home, parent, perms_payload, Perm};
+use crate::store::Node;
 use crate::wire::{Msg, MsgType, XsError, PAYLOAD_MAX};
-use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -41,342 +42,349 @@ fn ok() -> R {
     Ok(b"OK\0".to_vec())
 }
 
-/// A tree with optional transaction bookkeeping.
-/// A transaction's bookkeeping: generations seen, names changed.
-type TxLog<'a> = (&'a mut BTreeMap<String, Option<u64>>, &'a mut BTreeSet<String>);
-
-struct View<'a> {
-    tree: &'a mut Tree,
-    tx: Option<TxLog<'a>>,
+pub(super) fn text(v: impl core::fmt::Display) -> Vec<u8> {
+    let mut t = Vec::from(format!("{v}").as_bytes());
+    t.push(0);
+    t
 }
 
-impl View<'_> {
-    fn seen(&mut self, p: &str) {
-        if let Some((acc, _)) = &mut self.tx {
-            let g = self.tree.get(p).map(|n| n.gen);
-            acc.entry(p.into()).or_insert(g);
-        }
-    }
-    fn get(&mut self, p: &str) -> Option<Node> {
-        self.seen(p);
-        self.tree.get(p).cloned()
-    }
-    fn changed(&mut self, p: &str) {
-        self.seen(p);
-        if let Some(q) = parent(p) {
-            self.seen(q);
-        }
-        if let Some((_, ch)) = &mut self.tx {
-            ch.insert(p.into());
-        }
-    }
-}
-
-/// The error for a missing node: `EACCES` if the caller may not read the
-/// nearest existing ancestor (so existence does not leak), else `ENOENT`.
-fn missing(v: &mut View<'_>, who: &Who, p: &str) -> XsError {
-    let mut q = parent(p);
-    while let Some(a) = q {
-        if let Some(n) = v.get(a) {
-            return if rights(who, &n.perms).0 { XsError::ENOENT } else { XsError::EACCES };
-        }
-        q = parent(a);
-    }
-    XsError::ENOENT
-}
-
-fn readable(v: &mut View<'_>, who: &Who, p: &str) -> Result<Node, XsError> {
-    match v.get(p) {
-        Some(n) if rights(who, &n.perms).0 => Ok(n),
-        Some(_) => Err(XsError::EACCES),
-        None => Err(missing(v, who, p)),
-    }
-}
-
-/// Result of a data operation: reply, changed `(path, perms)`, and owner
-/// count deltas.
-struct Done {
-    reply: Vec<u8>,
-    changed: Vec<(String, Vec<Perm>)>,
-    owned: Vec<(u16, isize)>,
-}
-
-fn done(reply: Vec<u8>) -> Done {
-    Done { reply, changed: Vec::new(), owned: Vec::new() }
-}
-
-fn ok_done(changed: Vec<(String, Vec<Perm>)>, owned: Vec<(u16, isize)>) -> Done {
-    Done { reply: b"OK\0".to_vec(), changed, owned }
-}
-
-pub(super) fn dispatch(s: &mut Server, c: ConnId, m: &Msg) -> R {
+pub(super) fn dispatch(s: &mut Server, c: ConnId, m: &Msg, host: &mut dyn Host) -> R {
     let conn = s.conns.get(&c).ok_or(XsError::EIO)?;
     let who = Who::of(conn);
     use MsgType::*;
+    let privileged_only = matches!(m.ty, Control | Introduce | Release | IsDomainIntroduced | Resume | SetTarget);
+    if matches!(m.ty, WatchEvent | Error | Unknown(_)) {
+        return Err(XsError::ENOSYS);
+    }
+    if privileged_only && !who.privileged {
+        return Err(XsError::EACCES);
+    }
+    // Every request but WATCH and UNWATCH names an existing transaction or none.
+    if !matches!(m.ty, Watch | Unwatch) && m.tx_id != 0 && !conn.txs.contains_key(&m.tx_id) {
+        return Err(XsError::ENOENT);
+    }
     match m.ty {
-        Read | Directory | DirectoryPart | GetPerms | Write | Mkdir | Rm | SetPerms => data_op(s, c, who, m),
+        Read | Directory | DirectoryPart | GetPerms | Write | Mkdir | Rm => data_op(s, c, who, m),
+        SetPerms if m.payload.starts_with(b"@") => set_perms_special(s, who, m),
+        SetPerms => data_op(s, c, who, m),
         Watch => watch(s, c, who, m),
         Unwatch => unwatch(s, c, who, m),
-        TransactionStart => tx_start(s, c, who, m),
-        TransactionEnd => tx_end(s, c, who, m),
+        TransactionStart => super::tx::start(s, c, who, m),
+        TransactionEnd => super::tx::end(s, c, who, m),
         ResetWatches => {
             let conn = s.conns.get_mut(&c).ok_or(XsError::EIO)?;
             conn.watches.clear();
+            conn.watch_bytes = 0;
             conn.txs.clear();
             ok()
         }
-        GetDomainPath => {
-            let d: u16 = num(args(m, 1)?[0])?;
-            let mut v = Vec::from(home(d).as_bytes());
-            v.push(0);
-            Ok(v)
-        }
+        GetDomainPath => Ok(text(home(num(args(m, 1)?[0])?))),
         IsDomainIntroduced => {
             let d: u16 = num(args(m, 1)?[0])?;
-            Ok(if s.is_introduced(d) || d == 0 { b"T\0".to_vec() } else { b"F\0".to_vec() })
+            // DOMID_SELF is always there.
+            Ok(text(if s.is_introduced(d) || d == 0x7ff0 { "T" } else { "F" }))
         }
-        Introduce | Release | Resume | SetTarget if !who.privileged => Err(XsError::EACCES),
         Introduce => {
             let a = args(m, 3)?;
-            let (domid, mfn, port) = (num(a[0])?, num(a[1])?, num(a[2])?);
-            if s.is_introduced(domid) {
-                return Err(XsError::EEXIST);
+            let (domid, gfn, port): (u16, u64, u32) = (num(a[0])?, num(a[1])?, num(a[2])?);
+            if port == 0 {
+                return Err(XsError::EINVAL);
             }
-            s.effects.push(Effect::Introduce { domid, mfn, port });
+            s.introduce_with(domid, gfn, port, host)?;
             ok()
         }
         Release => {
-            let d: u16 = num(args(m, 1)?[0])?;
-            s.release(d)?;
-            s.effects.push(Effect::Release { domid: d });
+            s.release_with(num(args(m, 1)?[0])?, host)?;
             ok()
         }
         Resume => {
-            let d: u16 = num(args(m, 1)?[0])?;
-            if s.is_introduced(d) {
-                ok()
-            } else {
-                Err(XsError::ENOENT)
-            }
+            s.resume(num(args(m, 1)?[0])?)?;
+            ok()
         }
         SetTarget => {
             let a = args(m, 2)?;
             let (d, t): (u16, u16) = (num(a[0])?, num(a[1])?);
-            let cid = *s.domains.get(&d).ok_or(XsError::ENOENT)?;
+            // Both must be introduced (xenstored's find_connected_domain).
+            let cid = s.domain_conn(d).ok_or(XsError::ENOENT)?;
+            s.domain_conn(t).ok_or(XsError::ENOENT)?;
             s.conns.get_mut(&cid).ok_or(XsError::EIO)?.target = Some(t);
             ok()
         }
         Control => Err(XsError::ENOSYS),
-        WatchEvent | Error | Unknown(_) => Err(XsError::EINVAL),
+        WatchEvent | Error | Unknown(_) => Err(XsError::ENOSYS),
     }
 }
 
 fn data_op(s: &mut Server, c: ConnId, who: Who, m: &Msg) -> R {
-    let quotas = s.quotas;
+    let q = s.quotas;
+    let room = s.memory_room(c);
     if m.tx_id != 0 {
-        let conn = s.conns.get_mut(&c).ok_or(XsError::EIO)?;
-        let tx = conn.txs.get_mut(&m.tx_id).ok_or(XsError::ENOENT)?;
-        let mut v = View { tree: &mut tx.tree, tx: Some((&mut tx.accessed, &mut tx.changed)) };
-        // The node quota is checked at commit for transactions.
-        return op(&mut v, &who, m, &quotas, 0).map(|d| d.reply);
+        let Server { tree, gen, conns, acct, .. } = s;
+        let tx = conns.get_mut(&c).and_then(|conn| conn.txs.get_mut(&m.tx_id)).ok_or(XsError::ENOENT)?;
+        let limits = room.map(|room| TxLimits { nodes: q.trans_nodes, room });
+        let mut v = InTx { tree, gen, acct, tx, limits, spent: 0 };
+        return op(&mut v, &who, m, &q);
     }
-    let owned_now = if who.privileged { 0 } else { s.owned.get(&who.domid).copied().unwrap_or(0) };
-    let mut v = View { tree: &mut s.tree, tx: None };
-    let d = op(&mut v, &who, m, &quotas, owned_now)?;
-    for (o, delta) in &d.owned {
-        let e = s.owned.entry(*o).or_default();
-        *e = e.saturating_add_signed(*delta);
-    }
-    s.fire(&d.changed);
-    Ok(d.reply)
+    let mut v = s.live(room.map(|r| (who.domid, r)));
+    let reply = op(&mut v, &who, m, &q)?;
+    let fired = core::mem::take(&mut v.fired);
+    s.fire(&fired);
+    Ok(reply)
 }
 
-fn read_ops(v: &mut View<'_>, who: &Who, m: &Msg) -> Result<Done, XsError> {
-    use MsgType::*;
-    match m.ty {
-        Read => {
-            let (p, _) = canonical(who.domid, args(m, 1)?[0], false)?;
-            Ok(done(readable(v, who, &p)?.value))
-        }
-        GetPerms => {
-            let (p, _) = canonical(who.domid, args(m, 1)?[0], false)?;
-            Ok(done(perms_payload(&readable(v, who, &p)?.perms)))
-        }
-        Directory => {
-            let (p, _) = canonical(who.domid, args(m, 1)?[0], false)?;
-            readable(v, who, &p)?;
-            let mut out = Vec::new();
-            for ch in v.tree.children(&p) {
-                out.extend_from_slice(ch.as_bytes());
-                out.push(0);
-            }
-            Ok(done(out))
-        }
-        _ => {
-            let a = args(m, 2)?;
-            let (p, _) = canonical(who.domid, a[0], false)?;
-            let off: usize = num(a[1])?;
-            let n = readable(v, who, &p)?;
-            let mut all = Vec::new();
-            for ch in v.tree.children(&p) {
-                all.extend_from_slice(ch.as_bytes());
-                all.push(0);
-            }
-            let mut out = Vec::from(format!("{}", n.gen).as_bytes());
-            out.push(0);
-            let rest = all.get(off..).ok_or(XsError::EINVAL)?;
-            let room = PAYLOAD_MAX - out.len() - 1;
-            if rest.len() <= room {
-                out.extend_from_slice(rest);
-                out.push(0);
-            } else {
-                let cut = rest[..room].iter().rposition(|&b| b == 0).map_or(0, |i| i + 1);
-                out.extend_from_slice(&rest[..cut]);
-            }
-            Ok(done(out))
-        }
+/// Which rights a request needs.
+#[derive(Debug, Clone, Copy)]
+enum Need {
+    Read,
+    Write,
+    /// SET_PERMS: write and owner.
+    Own,
+}
+
+fn has(r: Rights, need: Need) -> bool {
+    match need {
+        Need::Read => r.read,
+        Need::Write => r.write,
+        Need::Own => r.write && r.owner,
     }
 }
 
-fn op(v: &mut View<'_>, who: &Who, m: &Msg, q: &super::Quotas, owned: usize) -> Result<Done, XsError> {
-    use MsgType::*;
-    match m.ty {
-        Read | GetPerms | Directory | DirectoryPart => read_ops(v, who, m),
-        Write | Mkdir => {
-            let (raw, value) = match m.ty {
-                Write => {
-                    let i = m.payload.iter().position(|&b| b == 0).ok_or(XsError::EINVAL)?;
-                    (&m.payload[..i], m.payload[i + 1..].to_vec())
-                }
-                _ => (args(m, 1)?[0], Vec::new()),
+/// xenstored's `get_node`: the node if the caller has the rights; else
+/// `EACCES`. A missing node is `ENOENT` only if the nearest existing
+/// ancestor grants some of the rights asked for, else `EACCES`, so that
+/// existence does not leak.
+fn get_node<S: Store>(v: &mut S, who: &Who, p: &str, need: Need) -> Result<Node, XsError> {
+    if let Some(n) = v.get(p)? {
+        return if has(rights(who, &n.perms), need) { Ok(n.clone()) } else { Err(XsError::EACCES) };
+    }
+    let mut q = parent(p);
+    while let Some(a) = q {
+        if let Some(n) = v.get(a)? {
+            let r = rights(who, &n.perms);
+            let any = match need {
+                Need::Read => r.read,
+                Need::Write => r.write,
+                Need::Own => r.write || r.owner,
             };
-            let (p, _) = canonical(who.domid, raw, false)?;
-            write(v, who, &p, value, m.ty == Mkdir, q, owned)
+            return Err(if any { XsError::ENOENT } else { XsError::EACCES });
         }
-        Rm => rm(v, who, m),
+        q = parent(a);
+    }
+    Err(XsError::ENOENT)
+}
+
+fn path_arg(who: &Who, raw: &[u8]) -> Result<String, XsError> {
+    canonical(who.domid, raw, false).map(|(p, _)| p)
+}
+
+fn op<S: Store>(v: &mut S, who: &Who, m: &Msg, q: &super::Quotas) -> R {
+    use MsgType::*;
+    match m.ty {
+        Read => Ok(get_node(v, who, &path_arg(who, args(m, 1)?[0])?, Need::Read)?.value),
+        GetPerms => Ok(perms_payload(&get_node(v, who, &path_arg(who, args(m, 1)?[0])?, Need::Read)?.perms)),
+        Directory => Ok(get_node(v, who, &path_arg(who, args(m, 1)?[0])?, Need::Read)?.children),
+        DirectoryPart => {
+            let a = args(m, 2)?;
+            let n = get_node(v, who, &path_arg(who, a[0])?, Need::Read)?;
+            Ok(directory_part(&n, num(a[1])?))
+        }
+        Write => {
+            // Path, then the value (which may hold NULs).
+            let i = m.payload.iter().position(|&b| b == 0).ok_or(XsError::EINVAL)?;
+            let p = path_arg(who, &m.payload[..i])?;
+            write(v, who, &p, m.payload[i + 1..].to_vec(), q)
+        }
+        Mkdir => {
+            let p = path_arg(who, args(m, 1)?[0])?;
+            match get_node(v, who, &p, Need::Write) {
+                Ok(_) => ok(),
+                Err(XsError::ENOENT) => create(v, who, &p, Vec::new(), q).and_then(|_| ok()),
+                Err(e) => Err(e),
+            }
+        }
+        Rm => rm(v, who, &path_arg(who, args(m, 1)?[0])?),
         SetPerms => set_perms(v, who, m, q),
         _ => Err(XsError::EINVAL),
     }
 }
 
-fn rm(v: &mut View<'_>, who: &Who, m: &Msg) -> Result<Done, XsError> {
-    let (p, _) = canonical(who.domid, args(m, 1)?[0], false)?;
-    if p == "/" {
-        return Err(XsError::EINVAL);
+/// xenstored's `send_directory_part`: the node's generation, then as many
+/// whole names from byte `off` of the children list as fit, and an empty
+/// name at the end of the list.
+fn directory_part(n: &Node, off: usize) -> Vec<u8> {
+    let mut out = text(n.gen);
+    let list = &n.children;
+    if off >= list.len() {
+        out.push(0);
+        return out;
     }
-    let Some(n) = v.get(&p) else {
-        // xenstored: removing a missing node is fine if its parent exists.
-        let pe = parent(&p).and_then(|q| v.get(q));
-        return match pe {
-            Some(par) if rights(who, &par.perms).0 => Ok(ok_done(Vec::new(), Vec::new())),
-            _ => Err(missing(v, who, &p)),
-        };
-    };
-    if !rights(who, &n.perms).1 {
-        return Err(XsError::EACCES);
+    let max = PAYLOAD_MAX - out.len() - 1;
+    let rest = &list[off..];
+    let mut len = 0;
+    while len < rest.len() {
+        let name = rest[len..].iter().position(|&b| b == 0).unwrap_or(rest.len() - len);
+        if len + name >= max {
+            break;
+        }
+        len += name + 1;
     }
-    let before: Vec<(String, Vec<Perm>)> =
-        v.tree.iter().filter(|(k, _)| path::is_under(k, &p)).map(|(k, n)| (k.clone(), n.perms.clone())).collect();
-    for (k, _) in &before {
-        v.changed(k);
+    out.extend_from_slice(&rest[..len.min(rest.len())]);
+    if len >= rest.len() {
+        out.push(0);
     }
-    v.tree.remove(&p);
-    let owned = before.iter().filter_map(|(_, pp)| pp.first().map(|o| (o.id, -1))).collect();
-    // As xenstored: one event for the removed node (watches below it fire
-    // with their own path, see `Server::fire`).
-    Ok(ok_done(alloc::vec![(p, n.perms)], owned))
+    out
 }
 
-fn set_perms(v: &mut View<'_>, who: &Who, m: &Msg, q: &super::Quotas) -> Result<Done, XsError> {
+fn check_size(who: &Who, n: &Node, q: &super::Quotas) -> Result<(), XsError> {
+    if !who.privileged && n.record_size() >= q.entry_size {
+        return Err(XsError::ENOSPC);
+    }
+    Ok(())
+}
+
+fn write<S: Store>(v: &mut S, who: &Who, p: &str, value: Vec<u8>, q: &super::Quotas) -> R {
+    match get_node(v, who, p, Need::Write) {
+        Ok(mut n) => {
+            n.value = value;
+            check_size(who, &n, q)?;
+            v.apply(alloc::vec![Change::set(p, n, Fire::Tree)])?;
+            ok()
+        }
+        Err(XsError::ENOENT) => create(v, who, p, value, q).and_then(|_| ok()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates `p` and its missing parents (which get empty values), with the
+/// nearest existing ancestor's permissions, owned by an unprivileged
+/// creator. Only `p` fires watches.
+fn create<S: Store>(v: &mut S, who: &Who, p: &str, value: Vec<u8>, q: &super::Quotas) -> Result<(), XsError> {
+    let mut missing = alloc::vec![String::from(p)];
+    let (base_path, mut base) = loop {
+        let Some(a) = parent(missing.last().map_or(p, |s| s.as_str())) else { return Err(XsError::ENOENT) };
+        match v.get(a)? {
+            Some(n) => break (String::from(a), n.clone()),
+            None => missing.push(a.into()),
+        }
+    };
+    if !who.privileged && v.owned(who.domid) + missing.len() > q.nodes {
+        return Err(XsError::ENOSPC);
+    }
+    let mut perms = base.perms.clone();
+    if !who.privileged {
+        if let Some(o) = perms.first_mut() {
+            o.id = who.domid;
+        }
+    }
+    missing.reverse();
+    let mut changes = Vec::with_capacity(missing.len() + 1);
+    base.add_child(leaf(&missing[0]));
+    check_size(who, &base, q)?;
+    changes.push(Change::set(&base_path, base, Fire::No));
+    for (i, np) in missing.iter().enumerate() {
+        let mut n = Node::empty(perms.clone());
+        match missing.get(i + 1) {
+            Some(next) => n.add_child(leaf(next)),
+            None => n.value = value.clone(),
+        }
+        check_size(who, &n, q)?;
+        let fire = if i + 1 == missing.len() { Fire::Tree } else { Fire::No };
+        changes.push(Change::set(np, n, fire));
+    }
+    v.apply(changes)
+}
+
+fn leaf(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or(p)
+}
+
+fn rm<S: Store>(v: &mut S, who: &Who, p: &str) -> R {
+    match get_node(v, who, p, Need::Write) {
+        Ok(_) if p == "/" => Err(XsError::EINVAL),
+        Ok(_) => remove_tree(v, p).and_then(|_| ok()),
+        // Removing a missing node is fine if its parent exists.
+        Err(XsError::ENOENT) => match parent(p) {
+            Some(q) if v.get(q)?.is_some() => ok(),
+            _ => Err(XsError::ENOENT),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes `p` and everything below it; each removed node fires: `p` for
+/// watches on it and above, each descendant for watches on exactly it
+/// (xenstored's `delnode_sub`).
+pub(super) fn remove_tree<S: Store>(v: &mut S, p: &str) -> Result<(), XsError> {
+    let mut order = Vec::new();
+    let mut stack = alloc::vec![String::from(p)];
+    while let Some(n) = stack.pop() {
+        let Some(node) = v.get(&n)? else { continue };
+        for c in node.child_names() {
+            stack.push(if n == "/" { format!("/{c}") } else { format!("{n}/{c}") });
+        }
+        order.push(n);
+    }
+    let q = parent(p).ok_or(XsError::EINVAL)?;
+    let mut par = v.get(q)?.cloned().ok_or(XsError::EIO)?;
+    par.remove_child(leaf(p));
+    // Children before parents, as xenstored's walk removes them.
+    let mut changes: Vec<Change> =
+        order.iter().rev().map(|n| Change::remove(n, if n == p { Fire::Tree } else { Fire::Exact })).collect();
+    changes.push(Change::set(q, par, Fire::No));
+    v.apply(changes)
+}
+
+fn parse_perms(m: &Msg) -> Result<(&[u8], Vec<Perm>), XsError> {
     let body = m.payload.strip_suffix(&[0]).ok_or(XsError::EINVAL)?;
     let mut it = body.split(|&c| c == 0);
-    let (p, _) = canonical(who.domid, it.next().ok_or(XsError::EINVAL)?, false)?;
+    let path = it.next().ok_or(XsError::EINVAL)?;
     let perms: Vec<Perm> = it.map(Perm::parse).collect::<Result<_, _>>()?;
     if perms.is_empty() {
         return Err(XsError::EINVAL);
     }
+    Ok((path, perms))
+}
+
+fn set_perms<S: Store>(v: &mut S, who: &Who, m: &Msg, q: &super::Quotas) -> R {
+    let (raw, perms) = parse_perms(m)?;
     if !who.privileged && perms.len() > q.perms {
         return Err(XsError::ENOSPC);
     }
-    let n = match v.get(&p) {
-        Some(n) => n,
-        None => return Err(missing(v, who, &p)),
-    };
-    if !rights(who, &n.perms).2 {
-        return Err(XsError::EACCES);
-    }
-    let (old, new) = (n.perms[0].id, perms[0].id);
-    // Only Dom0 changes ownership.
-    if !who.privileged && old != new {
+    let p = path_arg(who, raw)?;
+    let mut n = get_node(v, who, &p, Need::Own)?;
+    // Only privileged callers change the owner.
+    if !who.privileged && n.owner() != Some(perms[0].id) {
         return Err(XsError::EPERM);
     }
-    v.changed(&p);
-    v.tree.set_perms(&p, perms.clone());
-    Ok(ok_done(alloc::vec![(p, perms)], alloc::vec![(old, -1), (new, 1)]))
+    let old = core::mem::replace(&mut n.perms, perms);
+    check_size(who, &n, q)?;
+    let mut ch = Change::set(&p, n, Fire::Tree);
+    ch.old_perms = Some(old);
+    v.apply(alloc::vec![ch])?;
+    ok()
 }
 
-fn write(
-    v: &mut View<'_>,
-    who: &Who,
-    p: &str,
-    value: Vec<u8>,
-    mkdir: bool,
-    q: &super::Quotas,
-    owned: usize,
-) -> Result<Done, XsError> {
-    if let Some(n) = v.get(p) {
-        if mkdir {
-            return Ok(ok_done(Vec::new(), Vec::new()));
-        }
-        if !rights(who, &n.perms).1 {
-            return Err(XsError::EACCES);
-        }
-        if !who.privileged && value.len() + 8 * n.perms.len() > q.entry_size {
-            return Err(XsError::ENOSPC);
-        }
-        v.changed(p);
-        v.tree.set(p, value, n.perms.clone());
-        return Ok(ok_done(alloc::vec![(String::from(p), n.perms)], Vec::new()));
-    }
-    // Find the nearest existing ancestor; it must be writable.
-    let mut new_paths = alloc::vec![String::from(p)];
-    let mut anc = parent(p);
-    let base = loop {
-        let a = anc.ok_or(XsError::ENOENT)?;
-        match v.get(a) {
-            Some(n) => break n,
-            None => {
-                new_paths.push(a.into());
-                anc = parent(a);
-            }
-        }
-    };
-    if !rights(who, &base.perms).1 {
-        return Err(if rights(who, &base.perms).0 { XsError::EACCES } else { missing(v, who, p) });
-    }
-    if !who.privileged && owned + new_paths.len() > q.nodes {
+/// SET_PERMS on `@introduceDomain` / `@releaseDomain`: who may hear those
+/// events; needs write and owner rights on the special node (Dom0).
+fn set_perms_special(s: &mut Server, who: Who, m: &Msg) -> R {
+    let (raw, perms) = parse_perms(m)?;
+    if !who.privileged && perms.len() > s.quotas.perms {
         return Err(XsError::ENOSPC);
     }
-    let perms = inherit(&base.perms, who.domid, who.privileged);
-    if !who.privileged && value.len() + 8 * perms.len() > q.entry_size {
-        return Err(XsError::ENOSPC);
+    let name = core::str::from_utf8(raw).map_err(|_| XsError::EINVAL)?;
+    let i = super::domains::special_index(name).ok_or(XsError::EINVAL)?;
+    if !has(rights(&who, &s.special[i]), Need::Own) {
+        return Err(XsError::EACCES);
     }
-    let count = new_paths.len();
-    for (i, np) in new_paths.iter().rev().enumerate() {
-        v.changed(np);
-        let val = if i + 1 == count { value.clone() } else { Vec::new() };
-        v.tree.set(np, val, perms.clone());
-    }
-    // As xenstored: the written node fires, not the parents made for it.
-    let owner = perms[0].id;
-    Ok(ok_done(alloc::vec![(String::from(p), perms)], alloc::vec![(owner, count as isize)]))
+    s.special[i] = perms;
+    ok()
 }
 
 fn watch(s: &mut Server, c: ConnId, who: Who, m: &Msg) -> R {
     let a = args(m, 2)?;
     let (p, relative) = canonical(who.domid, a[0], true)?;
     let token = a[1].to_vec();
-    let limit = s.quotas.watches;
+    let (limit, room) = (s.quotas.watches, s.memory_room(c));
     let conn = s.conns.get_mut(&c).ok_or(XsError::EIO)?;
     if conn.watches.iter().any(|w| w.path == p && w.token == token) {
         return Err(XsError::EEXIST);
@@ -384,81 +392,25 @@ fn watch(s: &mut Server, c: ConnId, who: Who, m: &Msg) -> R {
     if !who.privileged && conn.watches.len() >= limit {
         return Err(XsError::E2BIG);
     }
+    let cost = p.len() + token.len();
+    if room.is_some_and(|r| cost > r) {
+        return Err(XsError::ENOMEM);
+    }
     let w = Watch { path: p, token, relative };
     // xenstored fires every new watch once, after the reply.
     let payload = super::event_payload(who.domid, &w.path, &w);
     conn.watches.push(w);
-    s.after.push((c, Msg { ty: MsgType::WatchEvent, req_id: 0, tx_id: 0, payload }));
+    conn.watch_bytes += cost;
+    s.after.push((c, payload));
     ok()
 }
 
 fn unwatch(s: &mut Server, c: ConnId, who: Who, m: &Msg) -> R {
     let a = args(m, 2)?;
-    let (p, _) = canonical(who.domid, a[0], true)?;
+    let p = canonical(who.domid, a[0], true).map_err(|_| XsError::ENOENT)?.0;
     let conn = s.conns.get_mut(&c).ok_or(XsError::EIO)?;
-    let before = conn.watches.len();
-    conn.watches.retain(|w| !(w.path == p && w.token == a[1]));
-    if conn.watches.len() == before {
-        Err(XsError::ENOENT)
-    } else {
-        ok()
-    }
-}
-
-fn tx_start(s: &mut Server, c: ConnId, who: Who, m: &Msg) -> R {
-    if m.tx_id != 0 {
-        return Err(XsError::EBUSY);
-    }
-    let limit = s.quotas.transactions;
-    let snapshot = s.tree.clone();
-    let conn = s.conns.get_mut(&c).ok_or(XsError::EIO)?;
-    if !who.privileged && conn.txs.len() >= limit {
-        return Err(XsError::ENOSPC);
-    }
-    let id = conn.next_tx;
-    conn.next_tx = conn.next_tx.wrapping_add(1).max(1);
-    conn.txs.insert(id, Tx { tree: snapshot, accessed: BTreeMap::new(), changed: BTreeSet::new() });
-    let mut v = Vec::from(format!("{id}").as_bytes());
-    v.push(0);
-    Ok(v)
-}
-
-fn tx_end(s: &mut Server, c: ConnId, who: Who, m: &Msg) -> R {
-    let commit = match args(m, 1)?[0] {
-        b"T" => true,
-        b"F" => false,
-        _ => return Err(XsError::EINVAL),
-    };
-    let conn = s.conns.get_mut(&c).ok_or(XsError::EIO)?;
-    let tx = conn.txs.remove(&m.tx_id).ok_or(XsError::ENOENT)?;
-    if !commit {
-        return ok();
-    }
-    // Conflict: anything the transaction looked at changed meanwhile.
-    if tx.accessed.iter().any(|(p, g)| s.tree.get(p).map(|n| n.gen) != *g) {
-        return Err(XsError::EAGAIN);
-    }
-    if !who.privileged {
-        let mine = tx.tree.iter().filter(|(_, n)| n.perms.first().is_some_and(|o| o.id == who.domid)).count();
-        if mine > s.quotas.nodes {
-            return Err(XsError::ENOSPC);
-        }
-    }
-    let mut changed = Vec::new();
-    for p in &tx.changed {
-        let new = tx.tree.get(p).cloned();
-        let old = s.tree.get(p).cloned();
-        let perms = new.as_ref().or(old.as_ref()).map(|n| n.perms.clone()).unwrap_or_default();
-        let structural = new.is_some() != old.is_some();
-        s.tree.put_raw(p, new);
-        if structural {
-            if let Some(q) = parent(p) {
-                s.tree.touch(q);
-            }
-        }
-        changed.push((p.clone(), perms));
-    }
-    s.recount();
-    s.fire(&changed);
+    let i = conn.watches.iter().position(|w| w.path == p && w.token == a[1]).ok_or(XsError::ENOENT)?;
+    let w = conn.watches.remove(i);
+    conn.watch_bytes = conn.watch_bytes.saturating_sub(w.path.len() + w.token.len());
     ok()
 }
