@@ -57,6 +57,9 @@ impl RingConn {
             return Err(b);
         }
         let mut out = Vec::new();
+        if max == 0 {
+            return Ok(out);
+        }
         loop {
             let need = match Msg::peek_len(&self.partial) {
                 Ok(n) => n,
@@ -151,6 +154,7 @@ mod tests {
         put(&p, &b[..7]);
         assert_eq!(c.read(&p, 8), Ok(Vec::new()));
         put(&p, &b[7..]);
+        assert_eq!(c.read(&p, 0), Ok(Vec::new()), "no room: nothing taken");
         assert_eq!(c.read(&p, 8), Ok(alloc::vec![m.clone()]));
         let mut q = alloc::vec![m.reply(MsgType::Read, b"x".to_vec())];
         assert_eq!(c.flush(&p, || q.pop()), Ok(17));

@@ -451,3 +451,29 @@ fn bad_requests_get_errors_not_panics() {
     assert!(out.iter().all(|(_, m)| m.payload.len() <= crate::wire::PAYLOAD_MAX));
     assert_eq!(req(&mut s, g, MsgType::Read, p("/")), Err(EACCES));
 }
+
+/// Linux's `shutdown_handler` (drivers/xen/manage.c): on the watch event,
+/// a transaction reads `control/shutdown`, clears it and commits.
+#[test]
+fn linux_shutdown_handshake() {
+    let mut s = Server::default();
+    let d0 = s.connect(0, true);
+    for (path, perm) in
+        [("/local/domain/1", "n0"), ("/local/domain/1/control", "n0"), ("/local/domain/1/control/shutdown", "n1")]
+    {
+        s.write_as(d0, path, b"").unwrap();
+        let list: &[&str] = if perm == "n0" { &["n0", "r1"] } else { &["n1"] };
+        perms(&mut s, d0, path, list);
+    }
+    let g = s.introduce(1).unwrap();
+    req(&mut s, g, MsgType::ResetWatches, Vec::new()).unwrap();
+    req(&mut s, g, MsgType::Watch, [p("control/shutdown"), p("FFFF0000")].concat()).unwrap();
+    assert_eq!(events(&mut s, g).len(), 1);
+    s.write_as(d0, "/local/domain/1/control/shutdown", b"poweroff").unwrap();
+    assert_eq!(events(&mut s, g), [[p("control/shutdown"), p("FFFF0000")].concat()]);
+    let t = tx_start(&mut s, g);
+    assert_eq!(s.request(g, MsgType::Read, t, p("control/shutdown")), Ok(b"poweroff".to_vec()));
+    assert_eq!(s.request(g, MsgType::Write, t, wr("control/shutdown", "")), ok_reply());
+    assert_eq!(s.request(g, MsgType::TransactionEnd, t, p("T")), ok_reply());
+    assert_eq!(req(&mut s, d0, MsgType::Read, p("/local/domain/1/control/shutdown")), Ok(Vec::new()));
+}
