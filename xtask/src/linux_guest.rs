@@ -32,13 +32,23 @@ mount -t devtmpfs devtmpfs /dev\n\
 echo \"thindom-linux-guest: init done, $(uname -r)\"\n\
 exec setsid cttyhack sh\n"
         .to_vec();
-    Ok(cpio_with_modes(&[("init", 0o100755, &init), ("bin/busybox", 0o100755, &busybox)]))
+    // No init system: what Linux runs for an orderly poweroff or reboot
+    // (`poweroff_cmd`, `reboot_cmd`: on a PV control request from the
+    // toolstack) must act at once.
+    let poweroff = b"#!/bin/busybox sh\nsync\nexec /bin/busybox poweroff -f\n".to_vec();
+    let reboot = b"#!/bin/busybox sh\nsync\nexec /bin/busybox reboot -f\n".to_vec();
+    Ok(cpio_with_modes(&[
+        ("init", 0o100755, &init),
+        ("bin/busybox", 0o100755, &busybox),
+        ("sbin/poweroff", 0o100755, &poweroff),
+        ("sbin/reboot", 0o100755, &reboot),
+    ]))
 }
 
 /// The initramfs entries: directories, then the files.
 fn cpio_with_modes(files: &[(&str, u32, &[u8])]) -> Vec<u8> {
     let mut all: Vec<(&str, u32, &[u8])> =
-        ["bin", "dev", "proc", "sys", "tmp"].iter().map(|d| (*d, 0o040755, &[][..])).collect();
+        ["bin", "sbin", "dev", "proc", "sys", "tmp"].iter().map(|d| (*d, 0o040755, &[][..])).collect();
     all.extend_from_slice(files);
     bootfs::write_with_modes(&all)
 }
