@@ -9,6 +9,9 @@ use xencons::{consume, produce, RingPage, SharedPage};
 use xenstore::client::{Client, Transport};
 use xenstore::{Msg, XsError};
 
+/// How long a request waits for Dom0's store before failing with EIO.
+const TIMEOUT_SECS: u64 = 30;
+
 /// The guest end of the store ring.
 pub struct Ring {
     page: SharedPage,
@@ -26,8 +29,10 @@ impl Transport for Ring {
             let _ = xen().send(self.port);
             rest = &rest[n..];
             if n == 0 {
-                let cons = self.page.load(r::REQ_CONS);
-                yield_until(|| self.page.load(r::REQ_CONS) != cons, 5).map_err(|_| XsError::EIO)?;
+                // Wait for room, judged from the ring itself: a condition
+                // sampled before waiting could miss Dom0's update.
+                let full = || self.page.load(r::REQ_PROD).wrapping_sub(self.page.load(r::REQ_CONS)) >= r::RING_SIZE;
+                yield_until(|| !full(), TIMEOUT_SECS).map_err(|_| XsError::EIO)?;
             }
         }
         Ok(())
@@ -47,8 +52,12 @@ impl Transport for Ring {
                 let _ = xen().send(self.port);
                 continue;
             }
-            let prod = self.page.load(r::RSP_PROD);
-            yield_until(|| self.page.load(r::RSP_PROD) != prod, 5).map_err(|_| XsError::EIO)?;
+            // Wait until the ring holds unread bytes. (Comparing with a
+            // `prod` sampled after `consume` lost replies that arrived in
+            // between: the guest then waited for a second change that never
+            // came, and its request failed with EIO.)
+            yield_until(|| self.page.load(r::RSP_PROD) != self.page.load(r::RSP_CONS), TIMEOUT_SECS)
+                .map_err(|_| XsError::EIO)?;
         }
     }
 }
