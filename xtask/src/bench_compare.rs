@@ -245,7 +245,12 @@ fn works_with(d: &Dom0, mib: u64, boot_timeout: Duration, probe: Probe) -> bool 
     let log = util::root().join(format!("target/bench/compare-mem-{probe:?}-{}-{mib}.log", d.name));
     let r = (|| -> Result<()> {
         let mut s = Session::spawn(&cfg, &log)?;
-        s.expect_re(&d.ready, boot_timeout)?;
+        // A Dom0 that runs out of memory says so: no need to wait it out.
+        let up = Regex::new(&format!("{}|Kernel panic|Out of memory", d.ready.as_str()))?;
+        let out = s.expect_re(&up, boot_timeout)?;
+        if !d.ready.is_match(&out) {
+            bail!("Dom0 did not come up: {}", out.lines().last().unwrap_or(""));
+        }
         s.expect(d.prompt, boot_timeout)?;
         if probe == Probe::Boot {
             s.kill();
