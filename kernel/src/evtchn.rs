@@ -197,7 +197,6 @@ fn wait_for(ports: &[u32], timeout_ns: Option<u64>, all: bool) -> Vec<u32> {
 /// Marks `port` notified again without Xen (a service that stopped at its
 /// per-notification bound and wants another turn after the others; a
 /// `send` on an interdomain port notifies the other end, not us).
-#[allow(dead_code, reason = "for services that stop at their bound with work left (xenstored)")]
 pub fn requeue(port: u32) {
     if port < MAX_PORTS {
         SOFT_PENDING[(port / 64) as usize].fetch_or(1 << (port % 64), Ordering::SeqCst);
