@@ -24,6 +24,9 @@ fuzz_target!(|data: &[u8]| {
             max_maptrack_frames: -1,
             iomem: &[],
             irqs: &[],
+            dtdev: &[],
+            // The partial device tree is untrusted input too.
+            partial_dt: Some(data),
             xen_version: "4.17",
             handle: [0; 16],
         };

@@ -262,6 +262,13 @@ fn bad_requests_fail_cleanly() {
         assert!(out.contains(want), "{c}: {out}");
     }
     assert!(cmd(&mut s, "create testguest memory=3000").contains("(domain 2 destroyed)"));
+    // Assigning a host DT device needs an IOMMU protecting it; QEMU virt
+    // has none, so Xen refuses, and the half-built domain goes.
+    let out = cmd(&mut s, "create testguest 'dtdev=[\"/pl031@9010000\"]'");
+    assert!(out.contains("assign_device (dtdev): Xen returned EOPNOTSUPP"), "{out}");
+    assert!(out.contains("no IOMMU protects the device") && out.contains("(domain 3 destroyed)"), "{out}");
+    let out = cmd(&mut s, "create testguest 'device_tree=\"nowhere.dtb\"'");
+    assert!(out.contains("device_tree \"nowhere.dtb\" not found in the boot ramdisk"), "{out}");
     assert_eq!(list_names(&mut s), ["Domain-0"]);
     assert_eq!(cmd(&mut s, "xenstore"), xs);
     // A guest that crashes is reported and cleaned up (on_crash=destroy).

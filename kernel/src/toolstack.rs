@@ -82,9 +82,13 @@ fn create_with_uuid(name: &str, overrides: &[String], paused: bool, uuid: Option
         }
         None => None,
     };
-    if !cfg.dtdev.is_empty() || cfg.device_tree.is_some() {
-        return Err("dtdev/device_tree passthrough needs a driver domain setup; not supported yet".into());
-    }
+    let partial_dt = match &cfg.device_tree {
+        Some(d) => {
+            let p = resolve(&src.name, d);
+            Some(bootdisk::file(&p).ok_or_else(|| format!("device_tree {p:?} not found in the boot ramdisk"))?)
+        }
+        None => None,
+    };
     let host = HOST.get().ok_or("toolstack not initialised")?;
     let gic = match (cfg.gic, host.gic) {
         (GicChoice::V2, _) | (GicChoice::Native, 2) => GicVersion::V2,
@@ -105,6 +109,8 @@ fn create_with_uuid(name: &str, overrides: &[String], paused: bool, uuid: Option
         max_maptrack_frames: cfg.max_maptrack_frames.map_or(-1, |n| n as i32),
         iomem: &iomem,
         irqs: &cfg.irqs,
+        dtdev: &cfg.dtdev,
+        partial_dt,
         xen_version: &host.xen_version,
         handle,
     };

@@ -69,6 +69,9 @@ pub fn build_ramdisk_for(kind: Ramdisk) -> Result<PathBuf> {
         files.push(("tests/truncated.cfg".into(), TRUNCATED_CFG.as_bytes().to_vec()));
         files.push(("tests/linux-truncated.Image".into(), image[..image.len().min(1 << 20)].to_vec()));
     }
+    if kind == Ramdisk::Test {
+        files.extend(crate::passthrough::guest_files()?);
+    }
     files.extend(linux);
     let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
     let out = root().join(match kind {

@@ -15,6 +15,7 @@ mod debian;
 mod fuzz;
 mod linux_dom0;
 mod linux_guest;
+mod passthrough;
 mod qemu;
 mod setup;
 mod util;
@@ -109,12 +110,15 @@ fn test(host_only: bool, qemu_only: bool, filter: Option<String>) -> Result<()> 
         build::build_ramdisk()?;
         build::build_demo_ramdisk()?;
         let reference = linux_dom0::build()?;
+        let pt_dtb = passthrough::host_dtb(&qemu::config(&img)?)?;
         util::banner("QEMU integration tests under real Xen");
         let mut args = vec!["test", "-p", "itest", "--", "--test-threads=1"];
         if let Some(f) = filter.as_deref() {
             args.push(f);
         }
-        util::cargo_env(&args, &qemu::itest_env(&img, &reference)?)?;
+        let mut env = qemu::itest_env(&img, &reference)?;
+        env.push(("THINDOM_PT_DTB".into(), pt_dtb.display().to_string()));
+        util::cargo_env(&args, &env)?;
     }
     Ok(())
 }

@@ -91,8 +91,72 @@ pub fn generate(spec: &GuestSpec<'_>, layout: &Layout) -> FdtWriterResult<Vec<u8
     w.property_u32("interrupt-parent", PHANDLE_GIC)?;
     w.end_node(hyp)?;
 
+    if let Some(partial) = spec.partial_dt {
+        copy_partial(&mut w, partial)?;
+    }
+
     w.end_node(root)?;
     w.finish()
+}
+
+/// Why a partial device tree (xl.cfg's `device_tree`) cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartialDtError {
+    /// Not a well-formed flattened device tree.
+    Invalid(String),
+    /// No `/passthrough` node (libxl requires one).
+    NoPassthrough,
+}
+
+impl core::fmt::Display for PartialDtError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            PartialDtError::Invalid(why) => write!(f, "the partial device tree is not a valid DTB: {why}"),
+            PartialDtError::NoPassthrough => f.write_str("the partial device tree has no /passthrough node"),
+        }
+    }
+}
+
+/// Checks a partial device tree as libxl does (`check_partial_fdt`): a
+/// well-formed blob with a top-level `passthrough` node.
+pub fn check_partial(blob: &[u8]) -> Result<(), PartialDtError> {
+    platform::validate(blob).map_err(|e| PartialDtError::Invalid(format!("{e}")))?;
+    let t = fdt::Fdt::new(blob).map_err(|e| PartialDtError::Invalid(format!("{e:?}")))?;
+    let root = t.find_node("/").ok_or(PartialDtError::Invalid("no root node".into()))?;
+    if root.children().any(|n| n.name == "passthrough") {
+        Ok(())
+    } else {
+        Err(PartialDtError::NoPassthrough)
+    }
+}
+
+/// Copies the partial tree's `/passthrough` and (if present) `/aliases`
+/// nodes, with all their properties and children, as libxl's
+/// `copy_partial_fdt` does. The blob must have passed [`check_partial`].
+fn copy_partial(w: &mut FdtWriter, blob: &[u8]) -> FdtWriterResult<()> {
+    let bad = || vm_fdt::Error::InvalidString;
+    if check_partial(blob).is_err() {
+        return Err(bad());
+    }
+    let t = fdt::Fdt::new(blob).map_err(|_| bad())?;
+    let root = t.find_node("/").ok_or_else(bad)?;
+    for name in ["passthrough", "aliases"] {
+        if let Some(n) = root.children().find(|n| n.name == name) {
+            copy_node(w, &n)?;
+        }
+    }
+    Ok(())
+}
+
+fn copy_node(w: &mut FdtWriter, n: &fdt::node::FdtNode<'_, '_>) -> FdtWriterResult<()> {
+    let node = w.begin_node(n.name)?;
+    for p in n.properties() {
+        w.property(p.name, p.value)?;
+    }
+    for c in n.children() {
+        copy_node(w, &c)?;
+    }
+    w.end_node(node)
 }
 
 fn gic(w: &mut FdtWriter, v: GicVersion) -> FdtWriterResult<()> {

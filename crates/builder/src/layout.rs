@@ -5,6 +5,7 @@
 //! at the top of bank 0.
 
 use crate::image::ImageHeader;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 use xen_abi::arch_arm as g;
@@ -61,6 +62,11 @@ pub struct GuestSpec<'a> {
     pub max_maptrack_frames: i32,
     pub iomem: &'a [Iomem],
     pub irqs: &'a [u32],
+    /// Host device-tree paths of devices to assign (`dtdev`).
+    pub dtdev: &'a [String],
+    /// The partial device tree (`device_tree`): its `/passthrough` and
+    /// `/aliases` nodes are copied into the guest's.
+    pub partial_dt: Option<&'a [u8]>,
     /// Xen's "major.minor", for the DT's `compatible`.
     pub xen_version: &'a str,
     /// The domain handle (its UUID).
@@ -167,6 +173,8 @@ pub(crate) mod tests {
             max_maptrack_frames: -1,
             iomem: &[],
             irqs: &[],
+            dtdev: &[],
+            partial_dt: None,
             xen_version: "4.17",
             handle: [0; 16],
         }

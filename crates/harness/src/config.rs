@@ -33,6 +33,9 @@ pub struct QemuConfig {
     pub xen_args: String,
     /// Dom0 command line (thindom's `/chosen/bootargs`).
     pub dom0_args: String,
+    /// A host device tree to boot with instead of QEMU's generated one
+    /// (`-dtb`; e.g. with devices marked `xen,passthrough`).
+    pub dtb: Option<PathBuf>,
     /// Extra QEMU arguments.
     pub extra: Vec<String>,
 }
@@ -51,6 +54,7 @@ impl QemuConfig {
             dom0_mem: "128M".into(),
             xen_args: String::new(),
             dom0_args: DEFAULT_DOM0_ARGS.into(),
+            dtb: None,
             extra: Vec::new(),
         }
     }
@@ -82,22 +86,42 @@ impl QemuConfig {
         s
     }
 
-    /// The QEMU command. `interactive` multiplexes the monitor on stdio
-    /// (Ctrl-A x quits); otherwise the serial port alone is on stdio.
-    pub fn command(&self, interactive: bool) -> Command {
-        let mut c = Command::new(&self.qemu);
+    /// The machine: board, CPU, cores, RAM (what the device tree QEMU
+    /// generates depends on).
+    fn machine(&self, c: &mut Command, extra_machine: &str) {
         c.arg("-machine")
-            .arg(format!("virt,gic-version={},virtualization=on", self.gic))
+            .arg(format!("virt,gic-version={},virtualization=on{extra_machine}", self.gic))
             .args(["-cpu", "cortex-a57"])
             .args(["-smp", &self.cpus.to_string()])
             .args(["-m", &format!("{}M", self.mem_mib)])
             .args(["-nic", "none", "-no-reboot"]);
+    }
+
+    /// A QEMU command that writes the device tree QEMU would boot this
+    /// configuration with (its own, plus `/chosen` with Xen's command line
+    /// and the guest-loader's module nodes) to `out` and exits. With `-dtb`
+    /// QEMU boots a given tree as it is, so such a dump, edited, is the way
+    /// to change the host tree and keep the modules.
+    pub fn dumpdtb_command(&self, out: &std::path::Path) -> Command {
+        let mut c = self.command(false);
+        c.arg("-machine").arg(format!("dumpdtb={}", out.display()));
+        c
+    }
+
+    /// The QEMU command. `interactive` multiplexes the monitor on stdio
+    /// (Ctrl-A x quits); otherwise the serial port alone is on stdio.
+    pub fn command(&self, interactive: bool) -> Command {
+        let mut c = Command::new(&self.qemu);
+        self.machine(&mut c, "");
         if interactive {
             c.arg("-nographic");
         } else {
             c.args(["-display", "none", "-monitor", "none", "-serial", "stdio"]);
         }
         c.arg("-kernel").arg(&self.xen).arg("-append").arg(self.xen_cmdline());
+        if let Some(d) = &self.dtb {
+            c.arg("-dtb").arg(d);
+        }
         let args = if self.dom0_args.is_empty() { DEFAULT_DOM0_ARGS } else { &self.dom0_args };
         let loader = format!(
             "guest-loader,addr={DOM0_KERNEL_ADDR:#x},kernel={},bootargs={}",

@@ -20,20 +20,23 @@ pub use line::{Event, LineEditor, MAX_HISTORY, MAX_LINE};
 use alloc::string::String;
 use alloc::vec::Vec;
 
-/// Splits a command line into words; double quotes group words.
+/// Splits a command line into words; double or single quotes group words.
 /// Returns `Err` for an unterminated quote.
 pub fn split(line: &str) -> Result<Vec<String>, &'static str> {
     let mut words = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;
-    let mut quoted = false;
+    // The open quote, if any: inside `"..."` or `'...'` the other quote
+    // character and blanks are literal (as in sh, without escapes), so
+    // `'dtdev=["/pl031@9010000"]'` passes xl.cfg syntax through.
+    let mut quoted: Option<char> = None;
     for c in line.chars() {
         match c {
-            '"' => {
-                quoted = !quoted;
+            '"' | '\'' if quoted.is_none() || quoted == Some(c) => {
+                quoted = if quoted.is_some() { None } else { Some(c) };
                 in_word = true;
             }
-            c if c.is_whitespace() && !quoted => {
+            c if c.is_whitespace() && quoted.is_none() => {
                 if in_word {
                     words.push(core::mem::take(&mut cur));
                     in_word = false;
@@ -45,7 +48,7 @@ pub fn split(line: &str) -> Result<Vec<String>, &'static str> {
             }
         }
     }
-    if quoted {
+    if quoted.is_some() {
         return Err("unterminated quote");
     }
     if in_word {
@@ -62,6 +65,9 @@ mod tests {
     fn split_words_and_quotes() {
         assert_eq!(split("  list  -l ").unwrap(), ["list", "-l"]);
         assert_eq!(split("echo \"a b\" c").unwrap(), ["echo", "a b", "c"]);
+        assert_eq!(split("create t 'dtdev=[\"/a b\"]'").unwrap(), ["create", "t", "dtdev=[\"/a b\"]"]);
+        assert_eq!(split("x \"it's\"").unwrap(), ["x", "it's"]);
+        assert!(split("x 'open").is_err());
         assert_eq!(split("").unwrap(), Vec::<String>::new());
         assert!(split("echo \"oops").is_err());
     }

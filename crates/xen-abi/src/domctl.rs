@@ -181,3 +181,23 @@ pub struct DomctlBindPtIrq {
 }
 crate::assert_size!(DomctlBindPtIrq, 24);
 crate::assert_offset!(DomctlBindPtIrq, spi, 8);
+
+/// `XEN_DOMCTL_DEV_DT`: a device-tree device, named by its path.
+pub const XEN_DOMCTL_DEV_DT: u32 = 1;
+
+/// `public/domctl.h: struct xen_domctl_assign_device` with the `dt` member
+/// of its union (`size`, then the 8-aligned guest handle of the path).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct DomctlAssignDeviceDt {
+    pub dev: u32,
+    pub flags: u32,
+    /// Length of the path (without a terminating NUL).
+    pub size: u32,
+    pub _pad: u32,
+    /// Guest handle: address of the path bytes.
+    pub path: u64,
+}
+crate::assert_size!(DomctlAssignDeviceDt, 24);
+crate::assert_offset!(DomctlAssignDeviceDt, size, 8);
+crate::assert_offset!(DomctlAssignDeviceDt, path, 16);

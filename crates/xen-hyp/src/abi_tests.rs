@@ -254,8 +254,10 @@ fn simple_domctls_commands_and_payloads() {
         ttbr1: 0,
     };
     let ctx_addr = &ctx as *const _ as u64;
+    let dtdev = "/pl031@9010000";
+    let dtdev_addr = dtdev.as_ptr() as u64;
     // (cmd, call, [(offset in u, value, width)]) from the C structs.
-    let cases: [Case<'_>; 12] = [
+    let cases: [Case<'_>; 13] = [
         (2, &|x| x.destroy_domain(5), &[]),
         (3, &|x| x.pause_domain(5), &[]),
         (4, &|x| x.unpause_domain(5), &[]),
@@ -273,6 +275,9 @@ fn simple_domctls_commands_and_payloads() {
         (19, &|x| x.irq_permission(5, 40, true), &[(0, 40, 4), (4, 1, 1)]),
         // struct xen_domctl_bind_pt_irq: machine_irq, irq_type (PT_IRQ_TYPE_SPI = 4), then the 8-aligned union.
         (38, &|x| x.bind_pt_irq(5, 40), &[(0, 40, 4), (4, 4, 4), (8, 40, 2)]),
+        // struct xen_domctl_assign_device: dev (XEN_DOMCTL_DEV_DT = 1), flags,
+        // then the union's dt member: size, 8-aligned handle of the path.
+        (37, &|x| x.assign_dt_device(5, dtdev), &[(0, 1, 4), (4, 0, 4), (8, 14, 4), (16, dtdev_addr, 8)]),
     ];
     for (want, call, fields) in cases {
         call(&x).unwrap();

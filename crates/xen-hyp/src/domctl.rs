@@ -71,6 +71,9 @@ pub trait Domctls {
     /// `XEN_DOMCTL_bind_pt_irq`: routes physical SPI `irq` to `dom` as the
     /// same virtual SPI.
     fn bind_pt_irq(&self, dom: DomId, irq: u32) -> Result<()>;
+    /// `XEN_DOMCTL_assign_device` of the host device-tree node at `path`
+    /// (xl.cfg's `dtdev`; Xen needs an IOMMU protecting it).
+    fn assign_dt_device(&self, dom: DomId, path: &str) -> Result<()>;
 }
 
 /// HVM parameters (`HVMOP_set_param` / `HVMOP_get_param`).
@@ -216,5 +219,18 @@ impl<H: Hypercall> Domctls for Xen<H> {
         let spi = u16::try_from(irq).map_err(|_| Errno::EINVAL)?;
         let mut p = abi::DomctlBindPtIrq { machine_irq: irq, irq_type: abi::PT_IRQ_TYPE_SPI, spi, _pad: [0; 7] };
         self.domctl(abi::XEN_DOMCTL_BIND_PT_IRQ, dom, &mut p).map(drop)
+    }
+
+    fn assign_dt_device(&self, dom: DomId, path: &str) -> Result<()> {
+        let size = u32::try_from(path.len()).map_err(|_| Errno::EINVAL)?;
+        // The path is passed by handle: `path` outlives the call.
+        let mut p = abi::DomctlAssignDeviceDt {
+            dev: abi::XEN_DOMCTL_DEV_DT,
+            flags: 0,
+            size,
+            _pad: 0,
+            path: path.as_ptr() as u64,
+        };
+        self.domctl(abi::XEN_DOMCTL_ASSIGN_DEVICE, dom, &mut p).map(drop)
     }
 }

@@ -48,6 +48,7 @@ pub enum Step {
     ClearMagic,
     Iomem,
     Irqs,
+    AssignDevice,
     VcpuContext,
 }
 
@@ -72,6 +73,7 @@ impl fmt::Display for Step {
             Step::ClearMagic => "clearing the magic pages",
             Step::Iomem => "iomem passthrough",
             Step::Irqs => "irq passthrough",
+            Step::AssignDevice => "assign_device (dtdev)",
             Step::VcpuContext => "setvcpucontext",
         };
         f.write_str(s)
@@ -102,6 +104,11 @@ impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: ", self.step)?;
         match &self.cause {
+            Cause::Xen(e) if self.step == Step::AssignDevice && *e == Errno::EOPNOTSUPP => write!(
+                f,
+                "Xen returned {e}: no IOMMU protects the device; give it with iomem/irqs/device_tree \
+                 and mark it xen,passthrough in the host device tree"
+            )?,
             Cause::Xen(e) => write!(f, "Xen returned {e}")?,
             Cause::Image(e) => write!(f, "{e}")?,
             Cause::Layout(e) => write!(f, "{e}")?,
@@ -148,6 +155,9 @@ where
 {
     let (hdr, kernel) = image::load(spec.kernel).map_err(|e| fail(Step::Kernel, Cause::Image(e)))?;
     let layout = layout::plan(spec, &hdr, kernel.len()).map_err(|e| fail(Step::Layout, Cause::Layout(e)))?;
+    if let Some(p) = spec.partial_dt {
+        fdt::check_partial(p).map_err(|e| fail(Step::DeviceTree, Cause::Other(e.to_string())))?;
+    }
     let dtb =
         fdt::generate(spec, &layout).map_err(|e| fail(Step::DeviceTree, Cause::Other(alloc::format!("{e:?}"))))?;
     if dtb.len() as u64 > layout::DTB_SLOT {
@@ -224,6 +234,9 @@ where
     for &irq in spec.irqs {
         x.irq_permission(d, irq, true).map_err(xe(Step::Irqs))?;
         x.bind_pt_irq(d, irq).map_err(xe(Step::Irqs))?;
+    }
+    for path in spec.dtdev {
+        x.assign_dt_device(d, path).map_err(xe(Step::AssignDevice))?;
     }
     let mut regs = VcpuGuestCoreRegs {
         x: [0; 31],

@@ -81,6 +81,9 @@ impl Domctls for Sim {
     fn bind_pt_irq(&self, _: DomId, _: u32) -> XResult<()> {
         self.call("bind_pt_irq")
     }
+    fn assign_dt_device(&self, _: DomId, _: &str) -> XResult<()> {
+        self.call("assign_dt_device")
+    }
 }
 
 impl Physmap for Sim {
@@ -177,6 +180,8 @@ fn spec<'a>(k: &'a [u8], rd: &'a [u8], io: &'a [Iomem], irqs: &'a [u32]) -> Gues
         max_maptrack_frames: -1,
         iomem: io,
         irqs,
+        dtdev: &[],
+        partial_dt: None,
         xen_version: "4.17",
         handle: [7; 16],
     }
@@ -188,7 +193,12 @@ fn builds_a_guest() {
     let io = [Iomem { mfn: 0x9000, nr: 1, gfn: 0x9000 }];
     let sim = Sim::default();
     let mut mem = Mem::default();
-    let b = build(&sim, &mut mem, &spec(&k, &rd, &io, &[33]), 0).unwrap();
+    let dtdev = [String::from("/pl031@9010000")];
+    let pt = partial_dt(true);
+    let mut s = spec(&k, &rd, &io, &[33]);
+    s.dtdev = &dtdev;
+    s.partial_dt = Some(&pt);
+    let b = build(&sim, &mut mem, &s, 0).unwrap();
     assert_eq!(b.domid, 7);
     assert_eq!((b.console_port, b.store_port), (1, 2));
     assert_eq!((b.console_gfn, b.store_gfn), (0x39000, 0x39001));
@@ -207,23 +217,80 @@ fn builds_a_guest() {
     let calls = sim.calls.borrow();
     assert_eq!(&calls[..5], ["create", "max_vcpus", "address_size", "max_mem", "paging_pool"]);
     assert!(calls.contains(&"bind_pt_irq") && calls.contains(&"memory_mapping"));
+    assert!(calls.contains(&"assign_dt_device"));
     assert_eq!(calls.last(), Some(&"vcpu_context"));
     assert!(!calls.contains(&"destroy"));
+    // The guest's DT carries the partial tree's /passthrough and /aliases
+    // nodes, properties and children unchanged.
+    let dtb: Vec<u8> = (0..0x1_0000).map_while(|i| mem.0.get(&(b.layout.dtb_base + i)).copied()).collect();
+    let t = ::fdt::Fdt::new(&dtb).unwrap();
+    let rtc = t.find_node("/passthrough/rtc@9010000").expect("passthrough device copied");
+    assert_eq!(rtc.compatible().unwrap().all().collect::<Vec<_>>(), ["arm,pl031", "arm,primecell"]);
+    assert_eq!(rtc.property("interrupts").unwrap().value, [0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 4]);
+    assert_eq!(t.find_node("/aliases").unwrap().property("rtc0").unwrap().as_str(), Some("/passthrough/rtc@9010000"));
+    assert!(t.find_node("/hypervisor").is_some(), "the generated nodes are still there");
+}
+
+/// A partial device tree as `device_tree` names it (libxl's format).
+fn partial_dt(with_passthrough: bool) -> Vec<u8> {
+    let mut w = vm_fdt::FdtWriter::new().unwrap();
+    let root = w.begin_node("").unwrap();
+    w.property_u32("#address-cells", 2).unwrap();
+    w.property_u32("#size-cells", 2).unwrap();
+    let name = if with_passthrough { "passthrough" } else { "elsewhere" };
+    let pt = w.begin_node(name).unwrap();
+    w.property_string("compatible", "simple-bus").unwrap();
+    w.property_null("ranges").unwrap();
+    let rtc = w.begin_node("rtc@9010000").unwrap();
+    w.property_string_list("compatible", alloc::vec!["arm,pl031".into(), "arm,primecell".into()]).unwrap();
+    w.property_array_u64("reg", &[0x0901_0000, 0x1000]).unwrap();
+    w.property_array_u32("interrupts", &[0, 2, 4]).unwrap();
+    w.end_node(rtc).unwrap();
+    w.end_node(pt).unwrap();
+    let al = w.begin_node("aliases").unwrap();
+    w.property_string("rtc0", "/passthrough/rtc@9010000").unwrap();
+    w.end_node(al).unwrap();
+    w.end_node(root).unwrap();
+    w.finish().unwrap()
+}
+
+#[test]
+fn bad_partial_device_trees_fail_before_creating_anything() {
+    let k = kernel();
+    for (blob, want) in [
+        (partial_dt(false), "has no /passthrough node"),
+        (alloc::vec![0xd0, 0x0d, 0xfe, 0xed, 0, 0, 0, 9], "is not a valid DTB"),
+        (partial_dt(true)[..100].to_vec(), "is not a valid DTB"),
+    ] {
+        let sim = Sim::default();
+        let mut s = spec(&k, &[], &[], &[]);
+        s.partial_dt = Some(&blob);
+        let e = build(&sim, &mut Mem::default(), &s, 0).unwrap_err();
+        assert_eq!(e.step, Step::DeviceTree);
+        assert!(e.to_string().contains(want), "{e}");
+        assert!(sim.calls.borrow().is_empty(), "no domain for a bad partial DT");
+    }
+}
+
+fn with_dtdev<'a>(mut s: GuestSpec<'a>, dtdev: &'a [String]) -> GuestSpec<'a> {
+    s.dtdev = dtdev;
+    s
 }
 
 #[test]
 fn any_failing_step_destroys_the_domain() {
     let (k, rd) = (kernel(), [1u8; 100]);
     let io = [Iomem { mfn: 0x9000, nr: 1, gfn: 0x9000 }];
+    let dtdev = [String::from("/pl061@9030000")];
     let total = {
         let sim = Sim::default();
-        build(&sim, &mut Mem::default(), &spec(&k, &rd, &io, &[40]), 0).unwrap();
+        build(&sim, &mut Mem::default(), &with_dtdev(spec(&k, &rd, &io, &[40]), &dtdev), 0).unwrap();
         let n = sim.calls.borrow().len();
         n
     };
     for n in 1..=total {
         let sim = Sim { fail_at: Some(n), ..Default::default() };
-        let e = build(&sim, &mut Mem::default(), &spec(&k, &rd, &io, &[40]), 0).unwrap_err();
+        let e = build(&sim, &mut Mem::default(), &with_dtdev(spec(&k, &rd, &io, &[40]), &dtdev), 0).unwrap_err();
         assert_eq!(e.cause, Cause::Xen(Errno::ENOMEM), "call {n}");
         assert!(sim.domains.borrow().is_empty(), "domain leaked when call {n} failed ({})", e.step);
         assert_eq!(e.domid.is_some(), n > 1);

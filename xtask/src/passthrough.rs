@@ -1,0 +1,159 @@
+//! Device passthrough fixtures: QEMU virt's PL031 RTC given to a guest.
+//!
+//! - [`host_dtb`]: the device tree QEMU generates for a machine, with the
+//!   RTC's node marked `xen,passthrough`, so Xen neither maps it into Dom0
+//!   nor routes its interrupt there, and a toolstack can hand both to a
+//!   guest (docs/misc/arm/passthrough.txt in Xen).
+//! - [`guest_files`]: a partial device tree (xl.cfg's `device_tree`) that
+//!   describes the RTC under `/passthrough` for the guest, and an xl.cfg
+//!   giving a Linux guest the RTC's MMIO page and interrupt.
+
+use anyhow::{bail, Context, Result};
+use harness::QemuConfig;
+use std::path::PathBuf;
+use vm_fdt::FdtWriter;
+
+/// The RTC in QEMU virt's device tree (`hw/arm/virt.c`).
+pub const RTC_NODE: &str = "pl031@9010000";
+const RTC_BASE: u64 = 0x0901_0000;
+/// Its SPI: 2, i.e. interrupt 34.
+const RTC_SPI: u32 = 2;
+/// libxl's phandle for the guest's GIC (`GUEST_PHANDLE_GIC`).
+const GUEST_PHANDLE_GIC: u32 = 65000;
+const CLOCK_PHANDLE: u32 = 0x8000;
+
+/// The device tree QEMU boots `cfg` with (its machine, Xen's command line,
+/// the Dom0 kernel and ramdisk modules: boot with the same images), with
+/// [`RTC_NODE`] marked `xen,passthrough`, written next to the other images.
+pub fn host_dtb(cfg: &QemuConfig) -> Result<PathBuf> {
+    let out_dir = crate::util::root().join("target/thindom");
+    std::fs::create_dir_all(&out_dir)?;
+    let raw = out_dir.join(format!("virt-gic{}-{}cpu-{}M.dtb", cfg.gic, cfg.cpus, cfg.mem_mib));
+    let out = raw.with_extension("passthrough.dtb");
+    let o = cfg.dumpdtb_command(&raw).output().context("running QEMU to dump its device tree")?;
+    if !raw.exists() {
+        bail!("QEMU did not dump its device tree: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let blob = std::fs::read(&raw)?;
+    std::fs::write(&out, mark_passthrough(&blob, RTC_NODE)?)?;
+    Ok(out)
+}
+
+/// Rewrites `blob` with an empty `xen,passthrough` property in the
+/// top-level node `name`.
+fn mark_passthrough(blob: &[u8], name: &str) -> Result<Vec<u8>> {
+    platform::validate(blob).map_err(|e| anyhow::anyhow!("QEMU's device tree: {e}"))?;
+    let t = fdt::Fdt::new(blob).map_err(|e| anyhow::anyhow!("QEMU's device tree: {e:?}"))?;
+    let root = t.find_node("/").context("no root node")?;
+    if !root.children().any(|n| n.name == name) {
+        bail!("QEMU's device tree has no /{name}");
+    }
+    let mut w = FdtWriter::new()?;
+    copy(&mut w, &root, "", name)?;
+    Ok(w.finish()?)
+}
+
+fn copy(w: &mut FdtWriter, n: &fdt::node::FdtNode<'_, '_>, path: &str, mark: &str) -> Result<()> {
+    let node = w.begin_node(n.name)?;
+    for p in n.properties() {
+        w.property(p.name, p.value)?;
+    }
+    if path.is_empty() && n.name == mark {
+        w.property_null("xen,passthrough")?;
+    }
+    let here = if n.name.is_empty() { "" } else { "/" };
+    for c in n.children() {
+        copy(w, &c, here, mark)?;
+    }
+    Ok(w.end_node(node)?)
+}
+
+/// Boot-ramdisk files: `passthrough/rtc.dtb` (the partial device tree) and
+/// `passthrough/linux-rtc.cfg` (a Linux guest with the RTC).
+pub fn guest_files() -> Result<Vec<(String, Vec<u8>)>> {
+    Ok(vec![
+        ("passthrough/rtc.dtb".into(), partial_dt()?),
+        ("passthrough/linux-rtc.cfg".into(), LINUX_RTC_CFG.as_bytes().to_vec()),
+    ])
+}
+
+const LINUX_RTC_CFG: &str = r#"# Debian's Linux with QEMU virt's PL031 RTC passed through: its MMIO
+# page mapped 1:1, its interrupt (SPI 2 = 34) routed to the guest, and the
+# device described to the guest by the partial device tree. The host device
+# tree must mark /pl031@9010000 `xen,passthrough` (see the passthrough test).
+name = "linux-rtc"
+kernel = "/linux/Image"
+ramdisk = "/linux/initrd.cpio"
+memory = 64
+extra = "console=hvc0 rdinit=/init"
+iomem = [ "9010,1" ]
+irqs = [ 34 ]
+device_tree = "rtc.dtb"
+"#;
+
+/// The partial device tree: the RTC and the fixed clock it needs (AMBA
+/// primecells name their bus clock `apb_pclk`), under `/passthrough`.
+fn partial_dt() -> Result<Vec<u8>> {
+    let mut w = FdtWriter::new()?;
+    let root = w.begin_node("")?;
+    w.property_u32("#address-cells", 2)?;
+    w.property_u32("#size-cells", 2)?;
+    let pt = w.begin_node("passthrough")?;
+    w.property_string("compatible", "simple-bus")?;
+    w.property_null("ranges")?;
+    w.property_u32("#address-cells", 2)?;
+    w.property_u32("#size-cells", 2)?;
+    let clk = w.begin_node("apb-pclk")?;
+    w.property_string("compatible", "fixed-clock")?;
+    w.property_u32("#clock-cells", 0)?;
+    w.property_u32("clock-frequency", 24_000_000)?;
+    w.property_string("clock-output-names", "clk24mhz")?;
+    w.property_u32("phandle", CLOCK_PHANDLE)?;
+    w.end_node(clk)?;
+    let rtc = w.begin_node(&format!("rtc@{RTC_BASE:x}"))?;
+    w.property_string_list("compatible", vec!["arm,pl031".into(), "arm,primecell".into()])?;
+    w.property_array_u64("reg", &[RTC_BASE, 0x1000])?;
+    // GIC SPI 2, level high; the guest's GIC is libxl's phandle.
+    w.property_array_u32("interrupts", &[0, RTC_SPI, 4])?;
+    w.property_u32("interrupt-parent", GUEST_PHANDLE_GIC)?;
+    w.property_u32("clocks", CLOCK_PHANDLE)?;
+    w.property_string("clock-names", "apb_pclk")?;
+    w.end_node(rtc)?;
+    w.end_node(pt)?;
+    w.end_node(root)?;
+    Ok(w.finish()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree() -> Vec<u8> {
+        let mut w = FdtWriter::new().unwrap();
+        let root = w.begin_node("").unwrap();
+        w.property_u32("#address-cells", 2).unwrap();
+        let rtc = w.begin_node(RTC_NODE).unwrap();
+        w.property_string("compatible", "arm,pl031").unwrap();
+        w.end_node(rtc).unwrap();
+        let other = w.begin_node("pl061@9030000").unwrap();
+        w.property_string("compatible", "arm,pl061").unwrap();
+        w.end_node(other).unwrap();
+        w.end_node(root).unwrap();
+        w.finish().unwrap()
+    }
+
+    #[test]
+    fn marks_only_the_named_node() {
+        let out = mark_passthrough(&tree(), RTC_NODE).unwrap();
+        let t = fdt::Fdt::new(&out).unwrap();
+        assert!(t.find_node("/pl031@9010000").unwrap().property("xen,passthrough").is_some());
+        assert!(t.find_node("/pl061@9030000").unwrap().property("xen,passthrough").is_none());
+        assert_eq!(t.find_node("/").unwrap().property("#address-cells").unwrap().as_usize(), Some(2));
+        assert!(mark_passthrough(&tree(), "nope@0").is_err());
+    }
+
+    #[test]
+    fn partial_tree_is_what_the_builder_accepts() {
+        builder::fdt::check_partial(&partial_dt().unwrap()).unwrap();
+    }
+}
