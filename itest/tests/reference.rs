@@ -58,3 +58,70 @@ fn linux_dom0_with_xl_creates_the_rust_guest() {
         Ok(())
     });
 }
+
+/// `key : value` lines as a map.
+fn info_map(text: &str) -> std::collections::BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.split_once(" : "))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+/// thindom's `info` says what Debian's `xl info` says about the same Xen on
+/// the same machine, key by key, for everything that is not about Dom0
+/// itself (its uname, its memory, the Xen command line with its dom0_mem).
+#[test]
+fn info_agrees_with_xl_info() {
+    let cfg = config_from_env().expect("integration-test environment");
+    let log = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/itest/reference-xl-info.log");
+    let mut s = Session::spawn(&cfg, &log).expect("start QEMU");
+    check(&mut s, |s| {
+        s.expect(READY, REF_BOOT)?;
+        s.expect(PROMPT, CMD_TIMEOUT).map(drop)
+    });
+    let xl = info_map(&dom0_cmd(&mut s, "xl info"));
+    let xl_list = dom0_cmd(&mut s, "xl list");
+    drop(s);
+    let mut t = boot("thindom-info");
+    let ours = info_map(&cmd(&mut t, "info"));
+    let list = cmd(&mut t, "list");
+    let same = [
+        "nr_cpus",
+        "max_cpu_id",
+        "nr_nodes",
+        "cores_per_socket",
+        "threads_per_core",
+        "cpu_mhz",
+        "hw_caps",
+        "virt_caps",
+        "total_memory",
+        "sharing_freed_memory",
+        "sharing_used_memory",
+        "outstanding_claims",
+        "free_cpus",
+        "xen_major",
+        "xen_minor",
+        "xen_extra",
+        "xen_version",
+        "xen_caps",
+        "xen_scheduler",
+        "xen_pagesize",
+        "platform_params",
+        "xen_changeset",
+        "cc_compiler",
+        "cc_compile_by",
+        "cc_compile_domain",
+        "cc_compile_date",
+        "build_id",
+        "xend_config_format",
+    ];
+    assert!(xl.len() >= same.len(), "xl info:\n{xl:?}");
+    for k in same {
+        assert_eq!(ours.get(k), xl.get(k), "info key {k}: thindom vs xl");
+    }
+    // Every key xl prints is in thindom's output too.
+    let ours_keys: Vec<&String> = ours.keys().collect();
+    assert!(xl.keys().all(|k| ours_keys.contains(&k)), "thindom lacks some of {:?}", xl.keys());
+    // `list` has xl's header.
+    assert_eq!(list.lines().next(), xl_list.lines().next(), "list header");
+}
