@@ -119,7 +119,11 @@ extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
     }
     xenstored::init();
     let xen_version = xen().version().map_or_else(|_| String::from("4.17"), |(a, b)| alloc::format!("{a}.{b}"));
-    toolstack::init(toolstack::Host { gic: boot.platform.gic.as_ref().map_or(3, |g| g.version()), xen_version });
+    toolstack::init(toolstack::Host {
+        gic: boot.platform.gic.as_ref().map_or(3, |g| g.version()),
+        xen_version,
+        seed: boot.platform.seed.clone(),
+    });
     if boot.interface_error.is_none() {
         autostart();
     }
@@ -205,6 +209,7 @@ pub fn describe_platform(p: &Platform) {
     if let Some(r) = p.initrd {
         println!("  initrd   {:#012x}-{:#012x} ({} KiB)", r.base, r.end(), r.size >> 10);
     }
+    println!("  seed     {} bytes of boot entropy (/chosen rng-seed, kaslr-seed)", p.seed.len());
 }
 
 static DOM_EXC_PORT: AtomicU32 = AtomicU32::new(u32::MAX);

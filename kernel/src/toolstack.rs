@@ -34,6 +34,8 @@ static DOMS: spin::Mutex<BTreeMap<DomId, Domain>> = spin::Mutex::new(BTreeMap::n
 pub struct Host {
     pub gic: u8,
     pub xen_version: String,
+    /// Boot entropy from the device tree (may be empty).
+    pub seed: Vec<u8>,
 }
 
 static HOST: spin::Once<Host> = spin::Once::new();
@@ -154,10 +156,54 @@ pub fn destroy(id: DomId) -> Result<(), String> {
     }
     xenstored::release(id);
     xen().destroy_domain(id).map_err(|e| format!("destroydomain {id}: {e}"))?;
-    // destroydomain returns once Xen has taken the memory back.
-    log::info!("domain {id} ({name}) destroyed");
+    // destroydomain returns once Xen has taken the memory back; the domain
+    // itself, and what it holds (passed-through IRQs above all), goes an
+    // RCU grace period later. Wait for that, so a destroyed domain's
+    // resources can be used again at once (a restart with passthrough).
+    if wait_gone(id) {
+        log::info!("domain {id} ({name}) destroyed");
+    } else {
+        log::warn!("domain {id} ({name}) destroyed, but Xen still lists it after {GONE_WAIT_MS} ms");
+    }
     Ok(())
 }
+
+/// How long [`destroy`] waits for Xen to finish tearing a domain down.
+const GONE_WAIT_MS: u64 = 5000;
+
+/// Waits until Xen has completed the destruction of `id`: it is off the
+/// domain list (getdomaininfo: ESRCH), then `complete_domain_destroy` runs
+/// after an RCU grace period, releases its IRQs and raises `VIRQ_DOM_EXC`.
+/// The VIRQ raised by destroydomain itself (`domain_kill`) may coalesce
+/// with that one, so: drain what is pending, wait for the domain to leave
+/// the list, then give the final VIRQ [`FINAL_VIRQ_MS`] to come. Bounded
+/// by [`GONE_WAIT_MS`]; the event loop still sees the VIRQ.
+fn wait_gone(id: DomId) -> bool {
+    const MS: u64 = 1_000_000;
+    let gone = || matches!(xen().domain_info(id), Err(e) if e == xen_hyp::Errno::ESRCH);
+    let port = crate::kmain::dom_exc_port();
+    let ports: &[u32] = port.as_slice();
+    let _ = crate::evtchn::wait(ports, Some(MS));
+    let mut left = false;
+    for _ in 0..GONE_WAIT_MS {
+        if gone() {
+            left = true;
+            break;
+        }
+        let _ = crate::evtchn::wait(ports, Some(MS));
+    }
+    if left {
+        let _ = crate::evtchn::wait(ports, Some(FINAL_VIRQ_MS * MS));
+    }
+    if let Some(p) = port {
+        crate::evtchn::requeue(p);
+    }
+    left
+}
+
+/// How long [`wait_gone`] waits for the final `VIRQ_DOM_EXC` once the
+/// domain left the list (the RCU grace period, milliseconds here).
+const FINAL_VIRQ_MS: u64 = 200;
 
 /// Asks a domain to shut down (`reason` = poweroff or reboot) as xl does:
 /// through its PV control interface (`control/shutdown`, which the guest
@@ -362,15 +408,30 @@ fn rename_preserved(id: DomId) -> String {
 
 static CREATED: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
-/// A version-4-shaped UUID from the creation count and the counter (no
-/// RNG in Dom0; unique per creation within a boot, which is what the
-/// handle and `/vm/<uuid>` need).
+/// splitmix64's output function: a bijective 64-bit mixer.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A version-4 UUID. Dom0 has no RNG: its bits come from the boot entropy
+/// QEMU/firmware left in the DT (`rng-seed`, different at every boot),
+/// the counter and the creation count, mixed. Unique per creation within a
+/// boot in any case; different across boots when the DT has a seed.
 fn new_uuid() -> [u8; 16] {
     let n = CREATED.fetch_add(1, core::sync::atomic::Ordering::Relaxed) + 1;
-    let t = crate::arch::cpu::counter();
+    let seed = HOST.get().map_or(&[][..], |h| h.seed.as_slice());
+    let mut acc = mix(n ^ crate::arch::cpu::counter().rotate_left(32));
+    for chunk in seed.chunks(8) {
+        let mut w = [0u8; 8];
+        w[..chunk.len()].copy_from_slice(chunk);
+        acc = mix(acc ^ u64::from_le_bytes(w));
+    }
+    let (hi, lo) = (mix(acc ^ 0x5555), mix(acc.wrapping_add(n)));
     let mut u = [0u8; 16];
-    u[..8].copy_from_slice(&t.to_be_bytes());
-    u[8..].copy_from_slice(&n.to_be_bytes());
+    u[..8].copy_from_slice(&hi.to_be_bytes());
+    u[8..].copy_from_slice(&lo.to_be_bytes());
     u[6] = (u[6] & 0x0f) | 0x40;
     u[8] = (u[8] & 0x3f) | 0x80;
     u

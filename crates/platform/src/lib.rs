@@ -101,6 +101,10 @@ pub struct Platform {
     pub gic: Option<Gic>,
     pub timer: Timer,
     pub cpus: usize,
+    /// Entropy the boot firmware left in `/chosen` (`rng-seed`, then
+    /// `kaslr-seed`; QEMU puts fresh random bytes there at every boot and
+    /// Xen passes them on to Dom0). Empty if there is none.
+    pub seed: Vec<u8>,
     /// Total size of the DT blob.
     pub dtb_size: usize,
 }
@@ -163,6 +167,9 @@ fn top_level<'b, 'a>(fdt: &'b Fdt<'a>, name: &str) -> Option<fdt::node::FdtNode<
         .find(|n| n.name == name || n.name.strip_prefix(name).is_some_and(|r| r.starts_with('@')))
 }
 
+/// Bytes of each seed property kept.
+const MAX_SEED: usize = 64;
+
 impl Platform {
     /// Parses a DT blob.
     pub fn parse(blob: &[u8]) -> Result<Platform, Error> {
@@ -180,6 +187,16 @@ impl Platform {
         let chosen = top_level(&fdt, "chosen");
         let bootargs =
             chosen.as_ref().and_then(|c| c.property("bootargs")).and_then(|p| p.as_str()).unwrap_or("").to_string();
+        let seed: Vec<u8> = chosen
+            .as_ref()
+            .map(|c| {
+                ["rng-seed", "kaslr-seed"]
+                    .iter()
+                    .filter_map(|k| c.property(k))
+                    .flat_map(|p| p.value.iter().copied().take(MAX_SEED))
+                    .collect()
+            })
+            .unwrap_or_default();
         let initrd = chosen.as_ref().and_then(|c| {
             let s = c.property("linux,initrd-start")?.as_usize()? as u64;
             let e = c.property("linux,initrd-end")?.as_usize()? as u64;
@@ -202,6 +219,7 @@ impl Platform {
             gic: Self::gic(&fdt),
             timer: Self::timer(&fdt),
             cpus,
+            seed,
             dtb_size: fdt.total_size(),
         })
     }

@@ -14,6 +14,8 @@ fn xen_dom0_dtb(gic_v3: bool, with_hyp: bool) -> Vec<u8> {
     w.property_string("bootargs", "console=hvc0 thindom.test=1").unwrap();
     w.property_u64("linux,initrd-start", 0x4c00_0000).unwrap();
     w.property_u64("linux,initrd-end", 0x4c01_0000).unwrap();
+    w.property("rng-seed", &[7u8; 32]).unwrap();
+    w.property_u64("kaslr-seed", 0x0102_0304_0506_0708).unwrap();
     w.end_node(chosen).unwrap();
     let mem = w.begin_node("memory@50000000").unwrap();
     w.property_string("device_type", "memory").unwrap();
@@ -63,6 +65,9 @@ fn reads_xen_dom0_tree() {
     assert_eq!(p.bootargs, "console=hvc0 thindom.test=1");
     assert_eq!(p.initrd, Some(Region { base: 0x4c00_0000, size: 0x1_0000 }));
     assert_eq!(p.cpus, 1);
+    let mut seed = vec![7u8; 32];
+    seed.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(p.seed, seed, "rng-seed then kaslr-seed");
     let h = p.hypervisor.clone().unwrap();
     assert_eq!(h.version, "4.17");
     assert_eq!(h.grant_table, Region { base: 0x3800_0000, size: 0x40000 });
@@ -104,6 +109,7 @@ fn tree_without_model_or_cpus_does_not_panic() {
     w.end_node(root).unwrap();
     let p = Platform::parse(&w.finish().unwrap()).unwrap();
     assert_eq!((p.model.as_str(), p.cpus), ("", 0));
+    assert!(p.seed.is_empty());
     assert!(p.hypervisor.is_none() && p.initrd.is_none());
 }
 
