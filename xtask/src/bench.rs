@@ -52,12 +52,18 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
     }
 }
 
-fn median(v: &mut [f64]) -> f64 {
+/// Median, min and max of `v` (NaN for none).
+pub fn spread(v: &[f64]) -> (f64, f64, f64) {
+    let mut v = v.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
     if v.is_empty() {
-        return f64::NAN;
+        return (f64::NAN, f64::NAN, f64::NAN);
     }
-    v[v.len() / 2]
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+fn median(v: &[f64]) -> f64 {
+    spread(v).0
 }
 
 fn boot(runs: usize) -> Result<()> {
@@ -100,24 +106,18 @@ fn boot(runs: usize) -> Result<()> {
     }
     let size = std::fs::metadata(&img.image)?.len();
     println!("\nthindom boot figures over {runs} runs (median), Xen 4.17 + QEMU TCG on this host:");
-    println!("  QEMU start -> Xen banner       {:>8.3} s", median(&mut t_xen));
-    println!("  QEMU start -> thindom line 1   {:>8.3} s", median(&mut t_first));
-    println!("  QEMU start -> shell prompt     {:>8.3} s", median(&mut t_prompt));
+    println!("  QEMU start -> Xen banner       {:>8.3} s", median(&t_xen));
+    println!("  QEMU start -> thindom line 1   {:>8.3} s", median(&t_first));
+    println!("  QEMU start -> shell prompt     {:>8.3} s", median(&t_prompt));
     println!("  image size                     {:>8} bytes ({:.1} KiB)", size, size as f64 / 1024.0);
-    println!("  heap high-water at prompt      {:>8.0} bytes", median(&mut hw));
+    println!("  heap high-water at prompt      {:>8.0} bytes", median(&hw));
     println!("  image in RAM (incl. bss, stack) {:>7} KiB", resident / 1024);
     Ok(())
 }
 
-fn stats(v: &mut [f64]) -> String {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let med = if v.is_empty() { f64::NAN } else { v[v.len() / 2] };
-    format!(
-        "{:>8.3} s (min {:.3}, max {:.3})",
-        med,
-        v.first().copied().unwrap_or(f64::NAN),
-        v.last().copied().unwrap_or(f64::NAN)
-    )
+fn stats(v: &[f64]) -> String {
+    let (med, min, max) = spread(v);
+    format!("{med:>8.3} s (min {min:.3}, max {max:.3})")
 }
 
 /// One guest: `create -c` until `first` shows, then `destroy`.
@@ -150,16 +150,16 @@ fn domain(runs: usize) -> Result<()> {
     let log = util::root().join("target/bench/domain.log");
     let mut s = Session::spawn(&cfg, &log)?;
     s.expect("thindom> ", Duration::from_secs(120))?;
-    let (mut rup, mut rdown) =
+    let (rup, rdown) =
         time_guest(&mut s, "create testguest -c extra=action=echo", "testguest: hello", "testguest", runs)?;
-    let (mut lup, mut ldown) = time_guest(&mut s, "create linux -c", "Booting Linux on physical CPU", "linux", runs)?;
+    let (lup, ldown) = time_guest(&mut s, "create linux -c", "Booting Linux on physical CPU", "linux", runs)?;
     s.send_line("poweroff")?;
     s.wait_exit(Duration::from_secs(30))?;
     println!("\nthindom domain figures over {runs} runs (median, min, max), Xen 4.17 + QEMU TCG on this host:");
-    println!("  Rust test guest (16 MiB): create -> first console line {}", stats(&mut rup));
-    println!("  Rust test guest (16 MiB): destroy                      {}", stats(&mut rdown));
-    println!("  Linux 6.1 (64 MiB, 1 vCPU): create -> first line       {}", stats(&mut lup));
-    println!("  Linux 6.1 (64 MiB, 1 vCPU): destroy                    {}", stats(&mut ldown));
+    println!("  Rust test guest (16 MiB): create -> first console line {}", stats(&rup));
+    println!("  Rust test guest (16 MiB): destroy                      {}", stats(&rdown));
+    println!("  Linux 6.1 (64 MiB, 1 vCPU): create -> first line       {}", stats(&lup));
+    println!("  Linux 6.1 (64 MiB, 1 vCPU): destroy                    {}", stats(&ldown));
     println!("  (serial log: {})", log.display());
     Ok(())
 }

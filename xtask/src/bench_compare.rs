@@ -23,6 +23,7 @@
 //! with its busybox initramfs) and the same xl.cfg files, in their boot
 //! ramdisk/initramfs: neither has a disk.
 
+use crate::bench::spread;
 use crate::linux_dom0::{self, LinuxDom0};
 use crate::{build, qemu, setup, util};
 use anyhow::{bail, Context, Result};
@@ -45,7 +46,10 @@ struct Dom0 {
     create_testguest: &'static str,
     create_linux: &'static str,
     destroy: fn(&str) -> String,
+    /// Prints what the Dom0 kernel holds free; `free_kib` reads it.
     mem_cmd: &'static str,
+    free_kib: fn(&str) -> Result<u64>,
+    poweroff: &'static str,
     /// Bytes the boot media occupy: (kernel, ramdisk/initramfs without
     /// guests, guest payload in the ramdisk).
     sizes: (u64, u64, u64),
@@ -80,6 +84,13 @@ fn thindom() -> Result<Dom0> {
         create_linux: "create linux -c",
         destroy: |n| format!("destroy {n}"),
         mem_cmd: "mem",
+        free_kib: |out| {
+            let c = Regex::new(r"heap: used (\d+) bytes, high-water \d+ bytes, size (\d+) bytes")?
+                .captures(out)
+                .context("thindom `mem` output")?;
+            Ok((c[2].parse::<u64>()? - c[1].parse::<u64>()?) / 1024)
+        },
+        poweroff: "poweroff",
     })
 }
 
@@ -101,6 +112,8 @@ fn linux(d: &LinuxDom0) -> Result<Dom0> {
         create_linux: "xl create -c linux.cfg",
         destroy: |n| format!("xl destroy {n}"),
         mem_cmd: "grep MemFree /proc/meminfo",
+        free_kib: |out| Ok(Regex::new(r"MemFree:\s+(\d+) kB")?.captures(out).context("MemFree")?[1].parse()?),
+        poweroff: "poweroff -f",
     })
 }
 
@@ -127,34 +140,17 @@ fn boot_once(d: &Dom0, log: &str) -> Result<(Session, f64, f64, u64)> {
     s.send_line(d.mem_cmd)?;
     let out = s.expect(d.prompt, TIMEOUT)?;
     let dom0_kib = mib(&d.cfg.dom0_mem)? * 1024;
-    let free_kib = if d.name == "thindom" {
-        let c = Regex::new(r"heap: used (\d+) bytes, high-water \d+ bytes, size (\d+) bytes")?
-            .captures(&out)
-            .context("thindom `mem` output")?;
-        (c[2].parse::<u64>()? - c[1].parse::<u64>()?) / 1024
-    } else {
-        Regex::new(r"MemFree:\s+(\d+) kB")?.captures(&out).context("MemFree")?[1].parse()?
-    };
+    let free_kib = (d.free_kib)(&out)?;
     Ok((s, first, ready, dom0_kib.saturating_sub(free_kib)))
 }
 
 fn stop(d: &Dom0, mut s: Session) {
-    let _ = s.send_line(if d.name == "thindom" { "poweroff" } else { "poweroff -f" });
+    let _ = s.send_line(d.poweroff);
     let _ = s.wait_exit(Duration::from_secs(20));
 }
 
-/// Median (min, max) of `v`.
-fn stat(v: &[f64]) -> (f64, f64, f64) {
-    let mut v = v.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
-    if v.is_empty() {
-        return (f64::NAN, f64::NAN, f64::NAN);
-    }
-    (v[v.len() / 2], v[0], v[v.len() - 1])
-}
-
 fn secs(v: &[f64]) -> String {
-    let (m, lo, hi) = stat(v);
+    let (m, lo, hi) = spread(v);
     format!("{m:.2} s ({lo:.2}–{hi:.2})")
 }
 
@@ -196,7 +192,7 @@ pub fn boot(runs: usize, bisect: bool) -> Result<()> {
     let mins = if bisect {
         let mut m = Vec::new();
         for (d, r) in setups.iter().zip(&ready) {
-            let slowest = stat(r).2;
+            let slowest = spread(r).2;
             m.push((smallest_dom0_mem(d, slowest, Probe::Guest)?, smallest_dom0_mem(d, slowest, Probe::Boot)?));
         }
         Some(m)
@@ -214,7 +210,7 @@ pub fn boot(runs: usize, bisect: bool) -> Result<()> {
     // Memory in use, and the same without the payload's bytes (which both
     // Dom0s hold in RAM: thindom its ramdisk, Linux the unpacked files).
     let u = |v: &[f64], minus: u64| {
-        let (m, lo, hi) = stat(v);
+        let (m, lo, hi) = spread(v);
         let f = |x: f64| (x - minus as f64 / 1024.0) / 1024.0;
         format!("{:.1} MiB ({:.1}–{:.1})", f(m), f(lo), f(hi))
     };

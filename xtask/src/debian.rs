@@ -106,3 +106,16 @@ pub fn xen() -> Result<PathBuf> {
 pub fn stamp(name: &str) -> Option<String> {
     std::fs::read_to_string(cache().join("debian").join(name).join(".thindom-stamp")).ok().map(|s| s.trim().to_string())
 }
+
+/// Debian's arm64 Linux kernel (the package `linux-image-arm64` depends
+/// on): the root of its unpacked files and its `boot/vmlinuz-<version>`
+/// (an uncompressed arm64 Image with an EFI stub).
+pub fn linux_kernel() -> Result<(PathBuf, PathBuf)> {
+    let root = ensure(&resolve("linux-image-arm64")?)?;
+    let vmlinuz = std::fs::read_dir(root.join("boot"))?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))
+        .context("no boot/vmlinuz-* in the Linux package")?;
+    Ok((root, vmlinuz))
+}

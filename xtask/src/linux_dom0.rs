@@ -16,12 +16,13 @@
 //! `xen-init-dom0`, starts `xenconsoled`, checks `xl list`, prints
 //! [`READY`] and leaves a shell ([`PROMPT`]) on hvc0 in `/guests`.
 
+use crate::linux_guest::EXE;
 use crate::{build, debian, util::root};
 use anyhow::{bail, Context, Result};
 use harness::QemuConfig;
 use object::read::elf::{Dyn, ElfFile64};
 use object::{elf, Endianness};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Debian arm64 packages the Dom0 initramfs is assembled from (the Linux
@@ -74,7 +75,7 @@ pub use harness::reference::{PROMPT, READY};
 /// The built reference Dom0.
 #[derive(Debug, Clone)]
 pub struct LinuxDom0 {
-    /// Debian's vmlinuz (gzip-compressed arm64 Image; Xen unpacks it).
+    /// Debian's vmlinuz (an uncompressed arm64 Image with an EFI stub).
     pub kernel: PathBuf,
     /// The initramfs (newc cpio) with the guests.
     pub initramfs: PathBuf,
@@ -85,16 +86,13 @@ pub struct LinuxDom0 {
 /// One initramfs entry: path, mode, contents (a symlink's target for links).
 type Entry = (String, u32, Vec<u8>);
 
-const DIR: u32 = 0o040755;
-const EXE: u32 = 0o100755;
 const FILE: u32 = 0o100644;
 const LINK: u32 = 0o120777;
 
 /// Downloads what is missing and writes `target/refdom0/initramfs.cpio`.
 pub fn build() -> Result<LinuxDom0> {
     let roots: Vec<PathBuf> = PACKAGES.iter().map(|p| debian::ensure(p)).collect::<Result<_>>()?;
-    let linux = debian::ensure(&debian::resolve("linux-image-arm64")?)?;
-    let kernel = find_prefixed(&linux.join("boot"), "vmlinuz-")?;
+    let (linux, kernel) = debian::linux_kernel()?;
     let kver = kernel.file_name().unwrap_or_default().to_string_lossy().trim_start_matches("vmlinuz-").to_string();
 
     let mut files: Vec<Entry> = Vec::new();
@@ -153,23 +151,10 @@ pub fn config(d: &LinuxDom0) -> Result<QemuConfig> {
     Ok(harness::reference::config(debian::xen()?, d.kernel.clone(), d.initramfs.clone()))
 }
 
-/// The newc archive, with every parent directory listed before its files.
+/// The newc archive (directories first, see `linux_guest::cpio`).
 fn cpio(files: &[Entry]) -> Vec<u8> {
-    let mut dirs = BTreeSet::new();
-    for (path, _, _) in files {
-        let mut p = Path::new(path).parent();
-        while let Some(d) = p.filter(|d| !d.as_os_str().is_empty()) {
-            dirs.insert(d.to_string_lossy().into_owned());
-            p = d.parent();
-        }
-    }
-    for d in ["dev", "proc", "sys", "tmp", "run", "var", "root"] {
-        dirs.insert(d.into());
-    }
-    // BTreeSet order puts "a" before "a/b": parents first.
-    let mut all: Vec<(&str, u32, &[u8])> = dirs.iter().map(|d| (d.as_str(), DIR, &[][..])).collect();
-    all.extend(files.iter().map(|(p, m, d)| (p.as_str(), *m, d.as_slice())));
-    bootfs::write_with_modes(&all)
+    let refs: Vec<(&str, u32, &[u8])> = files.iter().map(|(p, m, d)| (p.as_str(), *m, d.as_slice())).collect();
+    crate::linux_guest::cpio(&refs, &["dev", "proc", "sys", "tmp", "run", "var", "root"])
 }
 
 fn init_script(kver: &str) -> String {
@@ -203,15 +188,6 @@ exec setsid cttyhack sh
 "#,
         modules = modules.join("\n"),
     )
-}
-
-/// The first file in `dir` whose name starts with `prefix`.
-fn find_prefixed(dir: &Path, prefix: &str) -> Result<PathBuf> {
-    std::fs::read_dir(dir)?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(prefix)))
-        .with_context(|| format!("no {prefix}* in {}", dir.display()))
 }
 
 /// Reads `rel` from the first package root that has it, following symlinks

@@ -7,13 +7,7 @@ use anyhow::{Context, Result};
 
 /// Files for the boot ramdisk: `linux/Image` and `linux/initrd.cpio`.
 pub fn ramdisk_files() -> Result<Vec<(String, Vec<u8>)>> {
-    let pkg = debian::resolve("linux-image-arm64")?;
-    let root = debian::ensure(&pkg)?;
-    let vmlinuz = std::fs::read_dir(root.join("boot"))?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))
-        .context("no vmlinuz in the Linux package")?;
+    let (_, vmlinuz) = debian::linux_kernel()?;
     let kernel = std::fs::read(&vmlinuz)?;
     Ok(vec![("linux/Image".into(), kernel), ("linux/initrd.cpio".into(), initramfs()?)])
 }
@@ -37,18 +31,35 @@ exec setsid cttyhack sh\n"
     // toolstack) must act at once.
     let poweroff = b"#!/bin/busybox sh\nsync\nexec /bin/busybox poweroff -f\n".to_vec();
     let reboot = b"#!/bin/busybox sh\nsync\nexec /bin/busybox reboot -f\n".to_vec();
-    Ok(cpio_with_modes(&[
-        ("init", 0o100755, &init),
-        ("bin/busybox", 0o100755, &busybox),
-        ("sbin/poweroff", 0o100755, &poweroff),
-        ("sbin/reboot", 0o100755, &reboot),
-    ]))
+    Ok(cpio(
+        &[
+            ("init", EXE, &init),
+            ("bin/busybox", EXE, &busybox),
+            ("sbin/poweroff", EXE, &poweroff),
+            ("sbin/reboot", EXE, &reboot),
+        ],
+        &["dev", "proc", "sys", "tmp"],
+    ))
 }
 
-/// The initramfs entries: directories, then the files.
-fn cpio_with_modes(files: &[(&str, u32, &[u8])]) -> Vec<u8> {
-    let mut all: Vec<(&str, u32, &[u8])> =
-        ["bin", "sbin", "dev", "proc", "sys", "tmp"].iter().map(|d| (*d, 0o040755, &[][..])).collect();
+/// Mode of an executable in a newc archive.
+pub const EXE: u32 = 0o100755;
+const DIR: u32 = 0o040755;
+
+/// A newc initramfs of `files` (path, mode, contents; a symlink's target
+/// for links), with every parent directory and the `extra_dirs` listed
+/// before the files, as the kernel's unpacker needs.
+pub fn cpio(files: &[(&str, u32, &[u8])], extra_dirs: &[&str]) -> Vec<u8> {
+    let mut dirs: std::collections::BTreeSet<String> = extra_dirs.iter().map(|d| d.to_string()).collect();
+    for (path, _, _) in files {
+        let mut p = std::path::Path::new(path).parent();
+        while let Some(d) = p.filter(|d| !d.as_os_str().is_empty()) {
+            dirs.insert(d.to_string_lossy().into_owned());
+            p = d.parent();
+        }
+    }
+    // BTreeSet order puts "a" before "a/b": parents first.
+    let mut all: Vec<(&str, u32, &[u8])> = dirs.iter().map(|d| (d.as_str(), DIR, &[][..])).collect();
     all.extend_from_slice(files);
     bootfs::write_with_modes(&all)
 }

@@ -49,23 +49,27 @@ fn mark_passthrough(blob: &[u8], name: &str) -> Result<Vec<u8>> {
         bail!("QEMU's device tree has no /{name}");
     }
     let mut w = FdtWriter::new()?;
-    copy(&mut w, &root, "", name)?;
-    Ok(w.finish()?)
-}
-
-fn copy(w: &mut FdtWriter, n: &fdt::node::FdtNode<'_, '_>, path: &str, mark: &str) -> Result<()> {
-    let node = w.begin_node(n.name)?;
-    for p in n.properties() {
+    let top = w.begin_node("")?;
+    for p in root.properties() {
         w.property(p.name, p.value)?;
     }
-    if path.is_empty() && n.name == mark {
+    for c in root.children() {
+        if c.name != name {
+            builder::fdt::copy_node(&mut w, &c)?;
+            continue;
+        }
+        let node = w.begin_node(c.name)?;
+        for p in c.properties() {
+            w.property(p.name, p.value)?;
+        }
         w.property_null("xen,passthrough")?;
+        for g in c.children() {
+            builder::fdt::copy_node(&mut w, &g)?;
+        }
+        w.end_node(node)?;
     }
-    let here = if n.name.is_empty() { "" } else { "/" };
-    for c in n.children() {
-        copy(w, &c, here, mark)?;
-    }
-    Ok(w.end_node(node)?)
+    w.end_node(top)?;
+    Ok(w.finish()?)
 }
 
 /// Boot-ramdisk files: `passthrough/rtc.dtb` (the partial device tree) and

@@ -148,7 +148,9 @@ fn copy_partial(w: &mut FdtWriter, blob: &[u8]) -> FdtWriterResult<()> {
     Ok(())
 }
 
-fn copy_node(w: &mut FdtWriter, n: &fdt::node::FdtNode<'_, '_>) -> FdtWriterResult<()> {
+/// Writes node `n` of a tree read with the `fdt` crate, with all its
+/// properties and children, into `w`.
+pub fn copy_node(w: &mut FdtWriter, n: &fdt::node::FdtNode<'_, '_>) -> FdtWriterResult<()> {
     let node = w.begin_node(n.name)?;
     for p in n.properties() {
         w.property(p.name, p.value)?;
