@@ -1,5 +1,6 @@
 //! `cargo xtask bench`: figures printed, never asserted.
 
+use crate::stats::spread;
 use crate::{build, qemu, setup, util};
 use anyhow::{Context, Result};
 use harness::Session;
@@ -50,16 +51,6 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
         BenchCmd::Domain { runs, .. } => domain(runs),
         BenchCmd::Xenstore { ops } => crate::bench_xenstore::run(ops),
     }
-}
-
-/// Median, min and max of `v` (NaN for none).
-pub fn spread(v: &[f64]) -> (f64, f64, f64) {
-    let mut v = v.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
-    if v.is_empty() {
-        return (f64::NAN, f64::NAN, f64::NAN);
-    }
-    (v[v.len() / 2], v[0], v[v.len() - 1])
 }
 
 fn median(v: &[f64]) -> f64 {

@@ -23,8 +23,8 @@
 //! with its busybox initramfs) and the same xl.cfg files, in their boot
 //! ramdisk/initramfs: neither has a disk.
 
-use crate::bench::spread;
 use crate::linux_dom0::{self, LinuxDom0};
+use crate::stats::spread;
 use crate::{build, qemu, setup, util};
 use anyhow::{bail, Context, Result};
 use harness::{QemuConfig, Session};

@@ -18,6 +18,7 @@ mod linux_guest;
 mod passthrough;
 mod qemu;
 mod setup;
+mod stats;
 mod util;
 
 use anyhow::Result;

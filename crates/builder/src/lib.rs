@@ -7,8 +7,9 @@
 //!   memory map of `public/arch-arm.h` (libxc's `xc_dom_arm.c` rules).
 //! - [`fdt`]: the guest device tree (cpus, psci, memory, GICv2/v3, timer,
 //!   hypervisor node with grant-table region and event-channel PPI, chosen).
-//! - [`build`]: the create sequence over the `xen-hyp` traits. Any failure
-//!   destroys the half-built domain and reports the step and Xen's errno.
+//! - [`create`]: the create sequence ([`build`]) over the `xen-hyp` traits.
+//!   Any failure destroys the half-built domain and reports the step and
+//!   Xen's errno.
 //!
 //! Threat model: the kernel and ramdisk come from the user (image or boot
 //! ramdisk). They are parsed with checked arithmetic and bounded sizes; a
@@ -18,10 +19,10 @@
 
 extern crate alloc;
 
-pub mod build;
+pub mod create;
 pub mod fdt;
 pub mod image;
 pub mod layout;
 
-pub use build::{build, BuildError, Built, GuestMemory, Step};
+pub use create::{build, BuildError, Built, GuestMemory, Step};
 pub use layout::{GicVersion, GuestSpec, Iomem, Layout};

@@ -78,6 +78,11 @@ pub fn parent(p: &str) -> Option<&str> {
     }
 }
 
+/// Last component of an absolute name (`p` itself for `/`).
+pub(crate) fn leaf(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or(p)
+}
+
 /// Whether `p` is `base` or below it.
 pub fn is_under(p: &str, base: &str) -> bool {
     base == "/" || p == base || (p.starts_with(base) && p.as_bytes().get(base.len()) == Some(&b'/'))

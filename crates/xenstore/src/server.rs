@@ -7,8 +7,15 @@
 //! outstanding-requests quota). Everything an unprivileged domain can make
 //! the server hold is bounded: nodes, watches, transactions and their node
 //! copies, queued replies and events (see [`Quotas`]).
+//!
+//! Files, lowest first; each uses only those before it and the state held
+//! in this file: `host` (connection ids, the transport's [`Host`]),
+//! `access` (who asks, their rights), `view` (the live tree or a
+//! transaction's overlay), `tx` and `domains`, `ops` (request dispatch).
 
+mod access;
 mod domains;
+mod host;
 pub(crate) mod ops;
 mod tx;
 mod view;
@@ -23,14 +30,12 @@ mod tests_model;
 use crate::path::{home, is_under, Perm};
 use crate::store::Tree;
 use crate::wire::{Msg, MsgType, XsError, PAYLOAD_MAX};
+use access::{rights, Who};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::String;
 use alloc::vec::Vec;
-pub use domains::{Host, NoRings};
+pub use host::{ConnId, Host, NoRings};
 use view::{Accounts, FireRec, Tx};
-
-/// A connection (one per domain, plus Dom0's own).
-pub type ConnId = u32;
 
 /// Per-domain limits (xenstored 4.17's defaults). Privileged connections
 /// (Dom0) are exempt.
@@ -105,6 +110,11 @@ struct Conn {
 }
 
 impl Conn {
+    /// Who is asking on this connection.
+    fn who(&self) -> Who {
+        Who { domid: self.domid, privileged: self.privileged, target: self.target }
+    }
+
     /// Bytes this connection makes the server hold besides nodes.
     fn extra_bytes(&self) -> usize {
         self.watch_bytes + self.out_bytes + self.txs.values().map(|t| t.mem).sum::<usize>()
@@ -419,7 +429,7 @@ impl Server {
                 let mut permitted = None;
                 for w in conn.watches.iter().filter(|w| !w.path.starts_with('@')) {
                     let hit = if rec.exact { w.path == rec.path } else { is_under(&rec.path, &w.path) };
-                    if hit && *permitted.get_or_insert_with(|| watch_permitted(&Who::of(conn), rec)) {
+                    if hit && *permitted.get_or_insert_with(|| watch_permitted(&conn.who(), rec)) {
                         events.push((cid, event_payload(conn.domid, &rec.path, w)));
                     }
                 }
@@ -433,10 +443,10 @@ impl Server {
     /// `@introduceDomain` / `@releaseDomain`: to privileged watchers and to
     /// those the special node's permissions let read.
     fn fire_special(&mut self, name: &str) {
-        let perms = &self.special[domains::special_index(name).unwrap_or(0)];
+        let perms = &self.special[access::special_index(name).unwrap_or(0)];
         let mut events = Vec::new();
         for (&cid, conn) in &self.conns {
-            if conn.ignored || !rights(&Who::of(conn), perms).read {
+            if conn.ignored || !rights(&conn.who(), perms).read {
                 continue;
             }
             for w in conn.watches.iter().filter(|w| w.path == name) {
@@ -464,41 +474,6 @@ impl Conn {
             self.outstanding = self.outstanding.saturating_sub(1);
         }
     }
-}
-
-/// Who is asking.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Who {
-    pub domid: u16,
-    pub privileged: bool,
-    pub target: Option<u16>,
-}
-
-impl Who {
-    fn of(c: &Conn) -> Who {
-        Who { domid: c.domid, privileged: c.privileged, target: c.target }
-    }
-}
-
-/// Rights on a node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Rights {
-    pub read: bool,
-    pub write: bool,
-    pub owner: bool,
-}
-
-/// xenstored's `perm_for_conn`: privileged connections and the owner (or
-/// whoever targets the owner) have all rights; else the first entry naming
-/// the domain (or its target), else the default in the first entry.
-pub(crate) fn rights(who: &Who, perms: &[Perm]) -> Rights {
-    let me = |id: u16| id == who.domid || who.target == Some(id);
-    let Some(owner) = perms.first() else { return Rights { read: false, write: false, owner: false } };
-    if who.privileged || me(owner.id) {
-        return Rights { read: true, write: true, owner: true };
-    }
-    let a = perms[1..].iter().find(|p| me(p.id)).map_or(owner.access, |p| p.access);
-    Rights { read: a.read, write: a.write, owner: false }
 }
 
 /// xenstored's `watch_permitted`: the old permissions, the node's or its

@@ -1,17 +1,12 @@
 //! Boot, console, and the test actions.
 
-use aarch64_rt::{cpu, entry, mmu, trap};
+use crate::xen::xen;
+use aarch64_rt::{entry, mmu, trap};
 use core::fmt::Write;
 use core::ptr::addr_of_mut;
 use xen_abi::{arch_arm as g, hvm, sched, DOMID_SELF};
-use xen_hyp::{hvc::Hvc, EventChannels, HvmParams, Xen};
+use xen_hyp::{EventChannels, HvmParams};
 use xencons::SharedPage as Shared;
-
-static XEN: Xen<Hvc> = Xen::new(Hvc);
-
-pub fn xen() -> &'static Xen<Hvc> {
-    &XEN
-}
 
 #[global_allocator]
 static HEAP: talc::Talck<spin::Mutex<()>, talc::ErrOnOom> = talc::Talc::new(talc::ErrOnOom).lock();
@@ -49,18 +44,6 @@ impl Write for Console {
 
 macro_rules! say {
     ($($a:tt)*) => {{ let _ = writeln!(Console, $($a)*); }};
-}
-
-/// Yields until `ready()` or `secs` seconds pass.
-pub fn yield_until(ready: impl Fn() -> bool, secs: u64) -> Result<(), alloc::string::String> {
-    let deadline = cpu::counter() + secs * cpu::counter_freq();
-    while !ready() {
-        if cpu::counter() > deadline {
-            return Err(alloc::string::String::from("timed out waiting for the backend"));
-        }
-        let _ = xen().yield_cpu();
-    }
-    Ok(())
 }
 
 fn shutdown(reason: u32) -> ! {

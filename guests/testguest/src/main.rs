@@ -19,3 +19,5 @@ extern crate alloc;
 mod guest;
 #[cfg(target_os = "none")]
 mod store;
+#[cfg(target_os = "none")]
+mod xen;

@@ -1,7 +1,7 @@
 //! The guest's XenStore connection: `xenstore::client::Client` over the
 //! guest side of the ring (docs/misc/xenstore-ring.txt).
 
-use crate::guest::{xen, yield_until};
+use crate::xen::{xen, yield_until};
 use alloc::vec::Vec;
 use xen_abi::io::xenstore as r;
 use xen_hyp::EventChannels;

@@ -2,44 +2,14 @@
 //! what goes with a domain that is released or dies (xenstored's
 //! `introduce_domain`, `destroy_domain`, `domain_tree_remove`).
 
-use super::{Conn, ConnId, Domain, Server};
+use super::host::{ConnId, Host, NoRings};
+use super::view::{self, Change, Fire, Store};
+use super::{Conn, Domain, Server};
 use crate::path::{parent, Perm};
 use crate::wire::XsError;
 use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec::Vec;
-
-/// What the transport does for INTRODUCE and RELEASE sent as messages.
-pub trait Host {
-    /// Connect `domid`'s ring: the page at `gfn` and its unbound event
-    /// channel `port`. `again`: the domain is introduced already and only
-    /// its event channel is bound anew (xenstored keeps the page).
-    fn introduce(&mut self, domid: u16, conn: ConnId, gfn: u64, port: u32, again: bool) -> Result<(), XsError>;
-    /// Disconnect `domid`'s ring (unbind, unmap).
-    fn release(&mut self, domid: u16, conn: ConnId);
-}
-
-/// A host without rings (tests, the Unix-socket server): INTRODUCE and
-/// RELEASE change the server's state only.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoRings;
-
-impl Host for NoRings {
-    fn introduce(&mut self, _: u16, _: ConnId, _: u64, _: u32, _: bool) -> Result<(), XsError> {
-        Ok(())
-    }
-
-    fn release(&mut self, _: u16, _: ConnId) {}
-}
-
-/// Index of a special node in `Server::special`.
-pub(super) fn special_index(name: &str) -> Option<usize> {
-    match name {
-        "@introduceDomain" => Some(0),
-        "@releaseDomain" => Some(1),
-        _ => None,
-    }
-}
 
 /// Drops `domid` from a permission list: an owner becomes Dom0, other
 /// entries go (xenstored's `remove_domid_from_perm`).
@@ -67,7 +37,7 @@ impl Server {
     /// its connection, which is reset (watches, transactions and queued
     /// output go), as xenstored does on re-introduction.
     pub fn introduce(&mut self, domid: u16) -> Result<ConnId, XsError> {
-        self.introduce_with(domid, 0, 0, &mut super::NoRings)
+        self.introduce_with(domid, 0, 0, &mut NoRings)
     }
 
     pub(super) fn introduce_with(
@@ -104,7 +74,7 @@ impl Server {
     /// dropped everywhere (so a later domain with its id inherits none,
     /// XSA-322), and `@releaseDomain` fires.
     pub fn release(&mut self, domid: u16) -> Result<(), XsError> {
-        self.release_with(domid, &mut super::NoRings)
+        self.release_with(domid, &mut NoRings)
     }
 
     /// [`Server::release`] with a [`Host`] that disconnects the ring.
@@ -123,7 +93,7 @@ impl Server {
     /// The domain is gone (destroyed): [`Server::release`] if it was
     /// introduced, else only its nodes and permission entries go.
     pub fn domain_gone(&mut self, domid: u16) {
-        self.domain_gone_with(domid, &mut super::NoRings)
+        self.domain_gone_with(domid, &mut NoRings)
     }
 
     /// [`Server::domain_gone`] with a [`Host`] that disconnects the ring.
@@ -180,7 +150,7 @@ impl Server {
             .collect();
         for r in roots {
             let mut live = self.live(None);
-            if super::ops::remove_tree(&mut live, r).is_ok() {
+            if view::remove_tree(&mut live, r).is_ok() {
                 let fired = live.fired;
                 self.fire(&fired);
             }
@@ -191,12 +161,12 @@ impl Server {
         for p in named {
             if let Some(mut n) = self.tree.get(&p).cloned() {
                 if strip(&mut n.perms, domid) {
-                    changes.push(super::view::Change::set(&p, n, super::view::Fire::No));
+                    changes.push(Change::set(&p, n, Fire::No));
                 }
             }
         }
         // Moving generations makes transactions that saw the old lists fail.
-        let _ = super::view::Store::apply(&mut self.live(None), changes);
+        let _ = Store::apply(&mut self.live(None), changes);
         for perms in &mut self.special {
             strip(perms, domid);
         }

@@ -1,9 +1,11 @@
 //! The operations, with xenstored 4.17's semantics (xenstored_core.c,
 //! xenstored_domain.c, xenstored_watch.c).
 
-use super::view::{Change, Fire, InTx, Store, TxLimits};
-use super::{rights, ConnId, Host, Rights, Server, Watch, Who};
-use crate::path::{canonical, home, parent, perms_payload, Perm};
+use super::access::{rights, special_index, Rights, Who};
+use super::host::{ConnId, Host};
+use super::view::{remove_tree, Change, Fire, InTx, Store, TxLimits};
+use super::{Server, Watch};
+use crate::path::{canonical, home, leaf, parent, perms_payload, Perm};
 use crate::store::Node;
 use crate::wire::{Msg, MsgType, XsError, PAYLOAD_MAX};
 use alloc::format;
@@ -42,7 +44,7 @@ fn ok() -> R {
     Ok(b"OK\0".to_vec())
 }
 
-pub(super) fn text(v: impl core::fmt::Display) -> Vec<u8> {
+fn text(v: impl core::fmt::Display) -> Vec<u8> {
     let mut t = Vec::from(format!("{v}").as_bytes());
     t.push(0);
     t
@@ -50,7 +52,7 @@ pub(super) fn text(v: impl core::fmt::Display) -> Vec<u8> {
 
 pub(super) fn dispatch(s: &mut Server, c: ConnId, m: &Msg, host: &mut dyn Host) -> R {
     let conn = s.conns.get(&c).ok_or(XsError::EIO)?;
-    let who = Who::of(conn);
+    let who = conn.who();
     use MsgType::*;
     let privileged_only = matches!(m.ty, Control | Introduce | Release | IsDomainIntroduced | Resume | SetTarget);
     if matches!(m.ty, WatchEvent | Error | Unknown(_)) {
@@ -69,7 +71,7 @@ pub(super) fn dispatch(s: &mut Server, c: ConnId, m: &Msg, host: &mut dyn Host) 
         SetPerms => data_op(s, c, who, m),
         Watch => watch(s, c, who, m),
         Unwatch => unwatch(s, c, who, m),
-        TransactionStart => super::tx::start(s, c, who, m),
+        TransactionStart => super::tx::start(s, c, who, m).map(text),
         TransactionEnd => super::tx::end(s, c, who, m),
         ResetWatches => {
             let conn = s.conns.get_mut(&c).ok_or(XsError::EIO)?;
@@ -294,10 +296,6 @@ fn create<S: Store>(v: &mut S, who: &Who, p: &str, value: Vec<u8>, q: &super::Qu
     v.apply(changes)
 }
 
-fn leaf(p: &str) -> &str {
-    p.rsplit('/').next().unwrap_or(p)
-}
-
 fn rm<S: Store>(v: &mut S, who: &Who, p: &str) -> R {
     match get_node(v, who, p, Need::Write) {
         Ok(_) if p == "/" => Err(XsError::EINVAL),
@@ -309,29 +307,6 @@ fn rm<S: Store>(v: &mut S, who: &Who, p: &str) -> R {
         },
         Err(e) => Err(e),
     }
-}
-
-/// Removes `p` and everything below it; each removed node fires: `p` for
-/// watches on it and above, each descendant for watches on exactly it
-/// (xenstored's `delnode_sub`).
-pub(super) fn remove_tree<S: Store>(v: &mut S, p: &str) -> Result<(), XsError> {
-    let mut order = Vec::new();
-    let mut stack = alloc::vec![String::from(p)];
-    while let Some(n) = stack.pop() {
-        let Some(node) = v.get(&n)? else { continue };
-        for c in node.child_names() {
-            stack.push(if n == "/" { format!("/{c}") } else { format!("{n}/{c}") });
-        }
-        order.push(n);
-    }
-    let q = parent(p).ok_or(XsError::EINVAL)?;
-    let mut par = v.get(q)?.cloned().ok_or(XsError::EIO)?;
-    par.remove_child(leaf(p));
-    // Children before parents, as xenstored's walk removes them.
-    let mut changes: Vec<Change> =
-        order.iter().rev().map(|n| Change::remove(n, if n == p { Fire::Tree } else { Fire::Exact })).collect();
-    changes.push(Change::set(q, par, Fire::No));
-    v.apply(changes)
 }
 
 fn parse_perms(m: &Msg) -> Result<(&[u8], Vec<Perm>), XsError> {
@@ -372,7 +347,7 @@ fn set_perms_special(s: &mut Server, who: Who, m: &Msg) -> R {
         return Err(XsError::ENOSPC);
     }
     let name = core::str::from_utf8(raw).map_err(|_| XsError::EINVAL)?;
-    let i = super::domains::special_index(name).ok_or(XsError::EINVAL)?;
+    let i = special_index(name).ok_or(XsError::EINVAL)?;
     if !has(rights(&who, &s.special[i]), Need::Own) {
         return Err(XsError::EACCES);
     }

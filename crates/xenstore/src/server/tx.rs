@@ -3,13 +3,16 @@
 //! every unprivileged domain stays within its node quota counting what is
 //! live now, not what the transaction saw.
 
-use super::view::{Change, Fire, FireRec, Tx};
-use super::{ConnId, Server, Who};
+use super::access::Who;
+use super::host::ConnId;
+use super::view::{Change, Fire, FireRec, Store, Tx};
+use super::Server;
 use crate::path::parent;
 use crate::wire::{Msg, XsError};
 use alloc::vec::Vec;
 
-pub(super) fn start(s: &mut Server, c: ConnId, who: Who, m: &Msg) -> Result<Vec<u8>, XsError> {
+/// Opens a transaction on `c`; returns its identifier.
+pub(super) fn start(s: &mut Server, c: ConnId, who: Who, m: &Msg) -> Result<u32, XsError> {
     if m.tx_id != 0 {
         return Err(XsError::EBUSY);
     }
@@ -25,7 +28,7 @@ pub(super) fn start(s: &mut Server, c: ConnId, who: Who, m: &Msg) -> Result<Vec<
     }
     conn.next_tx = id.wrapping_add(1);
     conn.txs.insert(id, Tx::default());
-    Ok(super::ops::text(id))
+    Ok(id)
 }
 
 pub(super) fn end(s: &mut Server, c: ConnId, who: Who, m: &Msg) -> Result<Vec<u8>, XsError> {
@@ -65,7 +68,7 @@ fn commit(s: &mut Server, who: Who, tx: Tx) -> Result<(), XsError> {
         }
         changes.push(Change { path: p, node: e.node, fire: Fire::No, old_perms: None });
     }
-    super::view::Store::apply(&mut s.live(None), changes)?;
+    Store::apply(&mut s.live(None), changes)?;
     // As xenstored: the permissions when the transaction first saw the
     // node, else the node's or its parent's as committed.
     let recs: Vec<FireRec> = fires

@@ -1,7 +1,8 @@
 //! What a request sees of the tree: the live tree, or a transaction's
 //! overlay on it. Operations read through [`Store::get`] and change the
 //! tree with one [`Store::apply`] of everything they change, after every
-//! check has passed, so a failed request changes nothing.
+//! check has passed, so a failed request changes nothing. [`remove_tree`]
+//! is the one compound change RM and a dead domain's purge share.
 //!
 //! A transaction keeps a copy of each node it touched (read or written),
 //! with the node's generation when first touched, as xenstored keeps its
@@ -9,10 +10,11 @@
 //! (`Quotas::trans_nodes` nodes and the domain's memory quota), not by the
 //! size of the store.
 
-use crate::path::{parent, Perm};
+use crate::path::{leaf, parent, Perm};
 use crate::store::{node_cost, Node, Tree};
 use crate::wire::XsError;
 use alloc::collections::BTreeMap;
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -120,6 +122,29 @@ pub(crate) trait Store {
     fn owned(&self, d: u16) -> usize;
     /// Makes all `changes` (every path read with `get` first) or none.
     fn apply(&mut self, changes: Vec<Change>) -> Result<(), XsError>;
+}
+
+/// Removes `p` and everything below it; each removed node fires: `p` for
+/// watches on it and above, each descendant for watches on exactly it
+/// (xenstored's `delnode_sub`).
+pub(crate) fn remove_tree<S: Store>(v: &mut S, p: &str) -> Result<(), XsError> {
+    let mut order = Vec::new();
+    let mut stack = alloc::vec![String::from(p)];
+    while let Some(n) = stack.pop() {
+        let Some(node) = v.get(&n)? else { continue };
+        for c in node.child_names() {
+            stack.push(if n == "/" { format!("/{c}") } else { format!("{n}/{c}") });
+        }
+        order.push(n);
+    }
+    let q = parent(p).ok_or(XsError::EINVAL)?;
+    let mut par = v.get(q)?.cloned().ok_or(XsError::EIO)?;
+    par.remove_child(leaf(p));
+    // Children before parents, as xenstored's walk removes them.
+    let mut changes: Vec<Change> =
+        order.iter().rev().map(|n| Change::remove(n, if n == p { Fire::Tree } else { Fire::Exact })).collect();
+    changes.push(Change::set(q, par, Fire::No));
+    v.apply(changes)
 }
 
 fn next(gen: &mut u64) -> u64 {
