@@ -2,6 +2,9 @@
 //! thindom: a cpio archive in the "newc" format (`070701`, or `070702` with
 //! checksums) holding `*.cfg` domain configurations, kernels and initrds.
 //!
+//! [`BootDisk`] is what Dom0 reads from it: files by path and the domain
+//! configurations (the ramdisk's `*.cfg` over those built into the image).
+//!
 //! The reader is zero-copy: entries borrow their data from the archive.
 //! Threat model: the archive comes from whoever built the boot media. Every
 //! header field is parsed as checked hex, every size is bounds-checked
@@ -11,6 +14,7 @@
 
 extern crate alloc;
 
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -143,6 +147,69 @@ pub fn write_with_modes(files: &[(&str, u32, &[u8])]) -> Vec<u8> {
     out
 }
 
+/// One domain configuration: its file name, where it came from
+/// (`ramdisk` or `built-in`) and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub name: String,
+    pub source: &'static str,
+    pub text: String,
+}
+
+/// What Dom0 boots with: the boot ramdisk (a newc archive, checked once)
+/// and configurations built into the image.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BootDisk<'a> {
+    ramdisk: Option<&'a [u8]>,
+    builtin: &'a [(&'a str, &'a str)],
+}
+
+impl<'a> BootDisk<'a> {
+    /// Checks `ramdisk` (if any) is an archive; returns the disk and the
+    /// number of entries.
+    pub fn new(ramdisk: Option<&'a [u8]>, builtin: &'a [(&'a str, &'a str)]) -> Result<(Self, usize), Error> {
+        let n = match ramdisk {
+            Some(r) => entries(r)?.len(),
+            None => 0,
+        };
+        Ok((BootDisk { ramdisk, builtin }, n))
+    }
+
+    /// A file from the ramdisk.
+    pub fn file(&self, path: &str) -> Option<&'a [u8]> {
+        find(self.ramdisk?, path).ok().flatten().map(|e| e.data)
+    }
+
+    /// All configurations: the ramdisk's `*.cfg` first, then built-in ones
+    /// not shadowed by a ramdisk file of the same name.
+    pub fn configs(&self) -> Vec<Config> {
+        let mut out: Vec<Config> = Vec::new();
+        if let Some(r) = self.ramdisk {
+            for e in entries(r).unwrap_or_default() {
+                if e.is_file() && e.name.ends_with(".cfg") {
+                    out.push(Config {
+                        name: e.name.into(),
+                        source: "ramdisk",
+                        text: String::from_utf8_lossy(e.data).into_owned(),
+                    });
+                }
+            }
+        }
+        for (name, text) in self.builtin {
+            if !out.iter().any(|c| c.name == *name) {
+                out.push(Config { name: (*name).into(), source: "built-in", text: (*text).into() });
+            }
+        }
+        out
+    }
+
+    /// The configuration called `name` (with or without `.cfg`).
+    pub fn config(&self, name: &str) -> Option<Config> {
+        let want = name.trim_start_matches('/');
+        self.configs().into_iter().find(|c| c.name == want || c.name.strip_suffix(".cfg") == Some(want))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +254,21 @@ mod tests {
                 prop_assert_eq!(x.data, d.as_slice());
             }
         }
+    }
+
+    #[test]
+    fn bootdisk_configs_shadow_builtin_ones() {
+        let a = write(&[("a.cfg", b"name='a'"), ("k/Image", b"kernel"), ("b.cfg", b"name='b2'")]);
+        let builtin = [("b.cfg", "name='b'"), ("c.cfg", "name='c'")];
+        let (d, n) = BootDisk::new(Some(&a), &builtin).unwrap();
+        assert_eq!(n, 3);
+        let names: Vec<(String, &str)> = d.configs().into_iter().map(|c| (c.name, c.source)).collect();
+        assert_eq!(names, [("a.cfg".into(), "ramdisk"), ("b.cfg".into(), "ramdisk"), ("c.cfg".into(), "built-in")]);
+        assert_eq!(d.config("b").unwrap().text, "name='b2'");
+        assert_eq!(d.config("/c.cfg").unwrap().source, "built-in");
+        assert!(d.config("k/Image").is_none());
+        assert_eq!(d.file("k/Image"), Some(&b"kernel"[..]));
+        assert!(BootDisk::new(Some(b"junk"), &builtin).is_err());
+        assert_eq!(BootDisk::new(None, &builtin).unwrap().0.configs().len(), 2);
     }
 }

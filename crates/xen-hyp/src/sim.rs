@@ -2,11 +2,20 @@
 //! arguments exactly as Xen would, recording each call with the raw bytes
 //! of its argument struct (so tests check offsets against the C headers,
 //! not against our own Rust structs), and filling in results.
+//!
+//! It also keeps the state a toolstack's correctness depends on
+//! ([`SimState`]): the domains created and not yet destroyed (paused,
+//! shut down), Dom0's event channels and the foreign pages mapped into
+//! Dom0's physmap, so tests can check that a failed or finished operation
+//! leaves nothing behind. Failures are injected with [`SimXen::fail_next`]
+//! (the very next call) or [`SimXen::fail_call`] (the n-th call from now).
 
-use crate::Hypercall;
+use crate::{EvtchnState, Hypercall};
 use core::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
+use std::vec::Vec;
 use xen_abi::sysctl as abi;
+use xen_abi::DomId;
 use xen_abi::{
     domctl as dabi, event_channel as ev, grant_table as gt, hvm, hypercall as hc, memory as mem, version as v,
 };
@@ -58,7 +67,47 @@ pub struct SimXen {
     pub script: RefCell<VecDeque<i64>>,
     /// Keys passed to `XEN_SYSCTL_debug_keys`.
     pub keys: RefCell<Vec<u8>>,
+    /// Domains, ports and mappings (see the module doc).
+    pub state: RefCell<SimState>,
+    /// `(call number, return value)`: that call (counted in `log`) fails.
+    fail_at: Cell<Option<(usize, i64)>>,
 }
+
+impl core::fmt::Debug for SimXen {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SimXen").field("state", &self.state).finish_non_exhaustive()
+    }
+}
+
+/// A domain the simulated Xen created.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimDomain {
+    pub paused: bool,
+    /// `SHUTDOWN_*` reason once it shut down.
+    pub shutdown: Option<u32>,
+    /// Its unbound ports and the domain each is for.
+    pub unbound: BTreeMap<u32, DomId>,
+    next_port: u32,
+    /// Pages populated.
+    pub pages: u64,
+}
+
+/// What the simulated Xen remembers between calls.
+#[derive(Debug, Default)]
+pub struct SimState {
+    next_domid: DomId,
+    /// Domains created and not destroyed.
+    pub domains: BTreeMap<DomId, SimDomain>,
+    /// Dom0's open event channels.
+    pub ports: BTreeMap<u32, EvtchnState>,
+    /// Foreign pages in Dom0's physmap: our gpfn -> (domain, its gfn).
+    pub foreign: BTreeMap<u64, (DomId, u64)>,
+}
+
+/// The first domid createdomain hands out.
+pub const SIM_FIRST_DOMID: DomId = 7;
+/// Dom0's lowest port.
+const FIRST_PORT: u32 = 5;
 
 /// Xen's `virt_start` in the simulation.
 pub const SIM_VIRT_START: u64 = 0x0000_0a00_0000_0000;
@@ -80,7 +129,74 @@ impl SimXen {
             log: RefCell::new(Vec::new()),
             script: RefCell::new(VecDeque::new()),
             keys: RefCell::new(Vec::new()),
+            state: RefCell::new(SimState { next_domid: SIM_FIRST_DOMID, ..SimState::default() }),
+            fail_at: Cell::new(None),
         }
+    }
+
+    /// Makes the `n`-th call from now (1 = the next) return `ret` without
+    /// being carried out.
+    pub fn fail_call(&self, n: usize, ret: i64) {
+        self.fail_at.set(Some((self.log.borrow().len() + n, ret)));
+    }
+
+    /// Calls made so far.
+    pub fn call_count(&self) -> usize {
+        self.log.borrow().len()
+    }
+
+    /// Domains created and not destroyed.
+    pub fn live_domains(&self) -> Vec<DomId> {
+        self.state.borrow().domains.keys().copied().collect()
+    }
+
+    /// Dom0's open event channels.
+    pub fn open_ports(&self) -> Vec<u32> {
+        self.state.borrow().ports.keys().copied().collect()
+    }
+
+    /// Foreign pages mapped into Dom0.
+    pub fn foreign_pages(&self) -> usize {
+        self.state.borrow().foreign.len()
+    }
+
+    /// Marks a created domain as shut down with `reason` (as the guest's
+    /// own `SCHEDOP_shutdown` would).
+    pub fn guest_shutdown(&self, dom: DomId, reason: u32) {
+        if let Some(d) = self.state.borrow_mut().domains.get_mut(&dom) {
+            d.shutdown = Some(reason);
+        }
+    }
+
+    /// Domains that exist without being created: the listed ones (even
+    /// ids below `2 * ndomains`) and, for the ABI tests' fixed domids,
+    /// every id below [`SIM_FIRST_DOMID`].
+    fn static_domain(&self, id: DomId) -> bool {
+        id < SIM_FIRST_DOMID || (id.is_multiple_of(2) && id / 2 < self.ndomains)
+    }
+
+    fn new_port(&self, st: EvtchnState) -> u32 {
+        let mut s = self.state.borrow_mut();
+        let port = (FIRST_PORT..).find(|p| !s.ports.contains_key(p)).unwrap_or(FIRST_PORT);
+        s.ports.insert(port, st);
+        port
+    }
+
+    fn info_of(&self, id: DomId) -> Option<abi::DomctlGetdomaininfo> {
+        if let Some(d) = self.state.borrow().domains.get(&id) {
+            let mut flags = if d.paused { abi::XEN_DOMINF_PAUSED } else { abi::XEN_DOMINF_RUNNING };
+            if let Some(r) = d.shutdown {
+                flags |= abi::XEN_DOMINF_SHUTDOWN | (r << abi::XEN_DOMINF_SHUTDOWNSHIFT);
+            }
+            return Some(abi::DomctlGetdomaininfo { domain: id, flags, tot_pages: d.pages, ..Default::default() });
+        }
+        let listed = id.is_multiple_of(2) && id / 2 < self.ndomains;
+        (listed || self.static_domain(id)).then(|| abi::DomctlGetdomaininfo {
+            domain: id,
+            flags: abi::XEN_DOMINF_RUNNING,
+            tot_pages: u64::from(id / 2) * 256,
+            ..Default::default()
+        })
     }
 
     /// Makes the next call return `ret` without being carried out.
@@ -118,13 +234,15 @@ impl SimXen {
             abi::XEN_SYSCTL_GETDOMAININFOLIST => {
                 let (mut p, _) = abi::SysctlGetdomaininfolist::read_from_prefix(&s.u).unwrap();
                 let mut n = 0u32;
-                for i in 0..self.ndomains {
-                    let id = i * 2;
+                // The listed domains, then those created.
+                let mut ids: Vec<DomId> = (0..self.ndomains).map(|i| i * 2).collect();
+                ids.extend(self.state.borrow().domains.keys());
+                ids.sort_unstable();
+                for id in ids {
                     if id < p.first_domain || n == p.max_domains {
                         continue;
                     }
-                    let d =
-                        abi::DomctlGetdomaininfo { domain: id, tot_pages: u64::from(i) * 256, ..Default::default() };
+                    let Some(d) = self.info_of(id) else { continue };
                     // SAFETY: the wrapper passes a buffer of `max_domains` entries.
                     unsafe { (p.buffer as *mut abi::DomctlGetdomaininfo).add(n as usize).write(d) };
                     n += 1;
@@ -171,17 +289,32 @@ impl SimXen {
         if d.interface_version != self.domctl_version {
             return -13;
         }
+        let id = d.domain;
+        let mut st = self.state.borrow_mut();
+        let known = st.domains.contains_key(&id) || self.static_domain(id);
         match d.cmd {
-            dabi::XEN_DOMCTL_CREATEDOMAIN => d.domain = 7,
+            dabi::XEN_DOMCTL_CREATEDOMAIN => {
+                let new = st.next_domid;
+                st.next_domid += 1;
+                st.domains.insert(new, SimDomain { paused: true, next_port: 1, ..SimDomain::default() });
+                d.domain = new;
+            }
             dabi::XEN_DOMCTL_GETDOMAININFO => {
-                let i = abi::DomctlGetdomaininfo {
-                    domain: d.domain,
-                    flags: abi::XEN_DOMINF_RUNNING,
-                    tot_pages: 256,
-                    ..Default::default()
-                };
+                drop(st);
+                // Domain 0 answers the interface probe in every simulation.
+                let Some(i) = self.info_of(id).or_else(|| (id == 0).then(Default::default)) else { return -3 };
                 d.u[..120].copy_from_slice(i.as_bytes());
             }
+            // Dom0's channels to it stay open (unbound) until closed.
+            dabi::XEN_DOMCTL_DESTROYDOMAIN if st.domains.remove(&id).is_none() && !known => return -3,
+            dabi::XEN_DOMCTL_PAUSEDOMAIN | dabi::XEN_DOMCTL_UNPAUSEDOMAIN => {
+                if let Some(dom) = st.domains.get_mut(&id) {
+                    dom.paused = d.cmd == dabi::XEN_DOMCTL_PAUSEDOMAIN;
+                } else if !known {
+                    return -3;
+                }
+            }
+            _ if !known && id != 0 => return -3,
             _ => {}
         }
         0
@@ -248,16 +381,57 @@ impl SimXen {
     unsafe fn evtchn(&self, cmd: u64, a: u64) -> i64 {
         self.ops.borrow_mut().push((hc::EVENT_CHANNEL_OP, cmd));
         match cmd {
-            // SAFETY: each op's struct, as documented in event_channel.h.
-            ev::EVTCHNOP_ALLOC_UNBOUND => unsafe { arg::<ev::EvtchnAllocUnbound>(a).port = 5 },
-            // SAFETY: as above.
-            ev::EVTCHNOP_BIND_INTERDOMAIN => unsafe { arg::<ev::EvtchnBindInterdomain>(a).local_port = 6 },
-            // SAFETY: as above.
-            ev::EVTCHNOP_BIND_VIRQ => unsafe { arg::<ev::EvtchnBindVirq>(a).port = 9 },
+            ev::EVTCHNOP_ALLOC_UNBOUND => {
+                // SAFETY: each op's struct, as documented in event_channel.h.
+                let u = unsafe { arg::<ev::EvtchnAllocUnbound>(a) };
+                let mut st = self.state.borrow_mut();
+                if let Some(d) = st.domains.get_mut(&u.dom) {
+                    u.port = d.next_port;
+                    d.next_port += 1;
+                    d.unbound.insert(u.port, u.remote_dom);
+                } else {
+                    drop(st);
+                    u.port = self.new_port(EvtchnState::Unbound { remote: u.remote_dom });
+                }
+            }
+            ev::EVTCHNOP_BIND_INTERDOMAIN => {
+                // SAFETY: as above.
+                let b = unsafe { arg::<ev::EvtchnBindInterdomain>(a) };
+                let mut st = self.state.borrow_mut();
+                if let Some(d) = st.domains.get_mut(&b.remote_dom) {
+                    // Only a port the domain left unbound for Dom0.
+                    if d.unbound.get(&b.remote_port) != Some(&0) {
+                        return -22;
+                    }
+                    d.unbound.remove(&b.remote_port);
+                }
+                drop(st);
+                let (remote, remote_port) = (b.remote_dom, b.remote_port);
+                b.local_port = self.new_port(EvtchnState::Interdomain { remote, remote_port });
+            }
+            ev::EVTCHNOP_BIND_VIRQ => {
+                // SAFETY: as above.
+                let v = unsafe { arg::<ev::EvtchnBindVirq>(a) };
+                v.port = self.new_port(EvtchnState::Virq(v.virq));
+            }
+            ev::EVTCHNOP_CLOSE => {
+                // SAFETY: as above.
+                let port = unsafe { arg::<ev::EvtchnPortOnly>(a).port };
+                self.state.borrow_mut().ports.remove(&port);
+            }
             ev::EVTCHNOP_STATUS => {
                 // SAFETY: as above.
                 let s = unsafe { arg::<ev::EvtchnStatus>(a) };
-                (s.status, s.vcpu, s.u0, s.u1) = (ev::EVTCHNSTAT_INTERDOMAIN, 0, 0, 5);
+                let own = s.dom == xen_abi::DOMID_SELF || s.dom == 0;
+                let known = self.state.borrow().ports.get(&s.port).copied().filter(|_| own);
+                (s.status, s.vcpu, s.u0, s.u1) = match known {
+                    Some(EvtchnState::Unbound { remote }) => (ev::EVTCHNSTAT_UNBOUND, 0, u32::from(remote), 0),
+                    Some(EvtchnState::Virq(v)) => (ev::EVTCHNSTAT_VIRQ, 0, v, 0),
+                    Some(EvtchnState::Interdomain { remote, remote_port }) => {
+                        (ev::EVTCHNSTAT_INTERDOMAIN, 0, u32::from(remote), remote_port)
+                    }
+                    _ => (ev::EVTCHNSTAT_INTERDOMAIN, 0, 0, 5),
+                };
             }
             _ => {}
         }
@@ -304,12 +478,24 @@ impl SimXen {
                 // SAFETY: the batch struct and its three arrays of `size`.
                 unsafe {
                     let b = arg::<mem::AddToPhysmapBatch>(a);
+                    let mut st = self.state.borrow_mut();
                     for i in 0..b.size as usize {
                         let gfn = *((b.idxs as *const u64).add(i));
+                        let gpfn = *((b.gpfns as *const u64).add(i));
                         // Odd gfns do not exist in the simulated foreign domain.
-                        *((b.errs as *mut i32).add(i)) = if gfn % 2 == 1 { -22 } else { 0 };
+                        let ok = gfn % 2 == 0;
+                        *((b.errs as *mut i32).add(i)) = if ok { 0 } else { -22 };
+                        if ok {
+                            st.foreign.insert(gpfn, (b.foreign_domid, gfn));
+                        }
                     }
                 }
+                0
+            }
+            mem::XENMEM_REMOVE_FROM_PHYSMAP => {
+                // SAFETY: an `xen_remove_from_physmap`.
+                let r = unsafe { arg::<mem::RemoveFromPhysmap>(a) };
+                self.state.borrow_mut().foreign.remove(&r.gpfn);
                 0
             }
             mem::XENMEM_POPULATE_PHYSMAP => {
@@ -318,7 +504,11 @@ impl SimXen {
                 // Populates all but extents at gfn 0 (and stops there, as Xen).
                 // SAFETY: `extent_start` holds `nr_extents` gfns.
                 let gfns = unsafe { core::slice::from_raw_parts(r.extent_start as *const u64, r.nr_extents as usize) };
-                gfns.iter().position(|&g| g == 0).unwrap_or(gfns.len()) as i64
+                let n = gfns.iter().position(|&g| g == 0).unwrap_or(gfns.len());
+                if let Some(d) = self.state.borrow_mut().domains.get_mut(&r.domid) {
+                    d.pages += (n as u64) << r.extent_order;
+                }
+                n as i64
             }
             mem::XENMEM_GET_SHARING_FREED_PAGES | mem::XENMEM_GET_SHARING_SHARED_PAGES => 0,
             _ => 0,
@@ -371,6 +561,12 @@ unsafe impl Hypercall for SimXen {
         if let Some(ret) = self.script.borrow_mut().pop_front() {
             return ret;
         }
+        if let Some((n, ret)) = self.fail_at.get() {
+            if self.log.borrow().len() == n {
+                self.fail_at.set(None);
+                return ret;
+            }
+        }
         match op {
             // SAFETY: the wrappers pass the documented structs.
             hc::XEN_VERSION => unsafe { self.xen_version(args[0], args[1]) },
@@ -384,6 +580,18 @@ unsafe impl Hypercall for SimXen {
             hc::GRANT_TABLE_OP => unsafe { self.gnttab(args[0], args[1], args[2]) },
             // SAFETY: as above.
             hc::MEMORY_OP => unsafe { self.memory(args[0], args[1]) },
+            hc::SCHED_OP if args[0] == xen_abi::sched::SCHEDOP_REMOTE_SHUTDOWN => {
+                // SAFETY: a `sched_remote_shutdown`.
+                let r = unsafe { arg::<xen_abi::sched::SchedRemoteShutdown>(args[1]) };
+                match self.state.borrow_mut().domains.get_mut(&r.domain_id) {
+                    Some(d) => {
+                        d.shutdown = Some(r.reason);
+                        0
+                    }
+                    None => -3,
+                }
+            }
+            hc::SCHED_OP => 0,
             hc::HVM_OP => {
                 if args[0] == hvm::HVMOP_GET_PARAM {
                     // SAFETY: one `xen_hvm_param`.

@@ -17,9 +17,13 @@
 
 extern crate alloc;
 
+mod daemon;
+mod host;
 mod log;
 mod shared;
 
+pub use daemon::{GuestConsole, DRAIN_PER_EVENT};
+pub use host::{RingHost, SimHost};
 pub use log::{ConsoleLog, DEFAULT_LOG_LIMIT};
 pub use shared::SharedPage;
 

@@ -17,6 +17,8 @@
 //! - [`client`]: a client over any transport, with transactions retried on
 //!   `EAGAIN`.
 //! - [`ring`]: the shared-page transport of docs/misc/xenstore-ring.txt.
+//! - [`daemon`]: the server over guest rings and Dom0's own connection, as
+//!   Dom0 runs it (pages and event channels through an `xencons::RingHost`).
 //!
 //! The core is deterministic: no clock, no I/O.
 //!
@@ -37,6 +39,7 @@
 extern crate alloc;
 
 pub mod client;
+pub mod daemon;
 pub mod path;
 pub mod ring;
 pub mod server;

@@ -1,0 +1,179 @@
+//! `create`: configuration → builder → console → XenStore → unpause, with
+//! everything undone when a step fails.
+
+use crate::uuid::{new_uuid, uuid_text};
+use crate::{Domain, Hypervisor, Machine, Toolstack};
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use builder::{GicVersion, GuestSpec, Iomem};
+use xen_abi::DomId;
+use xencons::GuestConsole;
+use xlcfg::{DomainConfig, GicChoice};
+
+/// A path from a configuration, relative to the configuration's folder
+/// unless absolute (the boot disk's root).
+fn resolve(cfg_name: &str, path: &str) -> String {
+    match (path.starts_with('/'), cfg_name.rsplit_once('/')) {
+        (false, Some((dir, _))) => format!("{dir}/{path}"),
+        _ => path.trim_start_matches('/').to_string(),
+    }
+}
+
+/// `key=value` overrides as typed at the shell, which strips quotes:
+/// `key=word` means the string "word"; numbers, lists and quoted values
+/// pass as they are.
+pub fn quote_overrides(overrides: &[String]) -> Vec<String> {
+    overrides
+        .iter()
+        .map(|o| match o.split_once('=') {
+            Some((k, v)) if !v.starts_with(['"', '\'', '[']) && !v.starts_with(|c: char| c.is_ascii_digit()) => {
+                format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+            }
+            _ => o.clone(),
+        })
+        .collect()
+}
+
+impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
+    /// `create <cfg> [key=value...]`: builds, connects the console and the
+    /// store, unpauses unless `paused`. Returns the new domid.
+    pub fn create(&mut self, name: &str, overrides: &[String], paused: bool) -> Result<DomId, String> {
+        self.create_with_uuid(name, overrides, paused, None)
+    }
+
+    /// [`Toolstack::create`], keeping `uuid` when a domain is restarted
+    /// (as xl does).
+    pub(crate) fn create_with_uuid(
+        &mut self,
+        name: &str,
+        overrides: &[String],
+        paused: bool,
+        uuid: Option<[u8; 16]>,
+    ) -> Result<DomId, String> {
+        let src = self.disk.config(name).ok_or_else(|| format!("no configuration {name:?} (see config-list)"))?;
+        let quoted = quote_overrides(overrides);
+        let ov: Vec<&str> = quoted.iter().map(String::as_str).collect();
+        let cfg = DomainConfig::from_text_with(&src.text, &ov).map_err(|e| format!("{}: {e}", src.name))?;
+        if let Some(d) = self.doms.values().find(|d| d.cfg.name == cfg.name) {
+            return Err(format!("domain {:?} already exists (id {})", cfg.name, d.id));
+        }
+        let file = |what: &str, p: &str| {
+            let p = resolve(&src.name, p);
+            self.disk.file(&p).ok_or_else(|| format!("{what} {p:?} not found in the boot ramdisk"))
+        };
+        let kernel = file("kernel", &cfg.kernel)?;
+        let ramdisk = cfg.ramdisk.as_deref().map(|r| file("ramdisk", r)).transpose()?;
+        let partial_dt = cfg.device_tree.as_deref().map(|d| file("device_tree", d)).transpose()?;
+        let gic = match (cfg.gic, self.host.gic) {
+            (GicChoice::V2, _) | (GicChoice::Native, 2) => GicVersion::V2,
+            _ => GicVersion::V3,
+        };
+        self.created += 1;
+        let handle = uuid.unwrap_or_else(|| new_uuid(self.created, self.machine.counter(), &self.host.seed));
+        let iomem: Vec<Iomem> = cfg.iomem.iter().map(|i| Iomem { mfn: i.mfn, nr: i.nr, gfn: i.gfn }).collect();
+        let spec = GuestSpec {
+            name: &cfg.name,
+            memory_mib: cfg.memory_mib,
+            max_memory_mib: cfg.maxmem_mib,
+            vcpus: cfg.vcpus,
+            gic,
+            cmdline: &cfg.cmdline,
+            kernel,
+            ramdisk,
+            max_grant_frames: cfg.max_grant_frames.map_or(-1, |n| n as i32),
+            max_maptrack_frames: cfg.max_maptrack_frames.map_or(-1, |n| n as i32),
+            iomem: &iomem,
+            irqs: &cfg.irqs,
+            dtdev: &cfg.dtdev,
+            partial_dt,
+            xen_version: &self.host.xen_version,
+            handle,
+        };
+        let built = builder::build(self.xen, &mut self.machine, &spec, 0).map_err(|e| e.to_string())?;
+        let id = built.domid;
+        let console = match GuestConsole::connect(&mut self.machine, id, built.console_gfn, built.console_port) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = self.xen.destroy_domain(id);
+                return Err(format!("{e} (domain {id} destroyed)"));
+            }
+        };
+        let dom =
+            Domain { id, uuid: handle, cfg, source: (name.to_string(), overrides.to_vec()), console, handled: None };
+        let store = self
+            .store_entries(&dom, &built)
+            .and_then(|_| self.store.introduce(&mut self.machine, id, built.store_gfn, built.store_port));
+        self.doms.insert(id, dom);
+        if let Err(e) = store {
+            // Half-written entries go too: release only cleans up after an
+            // introduced domain.
+            let _ = self.store.rm(&mut self.machine, &format!("/local/domain/{id}"));
+            let _ = self.destroy(id);
+            return Err(format!("xenstore: {e} (domain {id} destroyed)"));
+        }
+        if !paused {
+            if let Err(e) = self.xen.unpause_domain(id) {
+                let _ = self.destroy(id);
+                return Err(format!("unpausedomain: {e} (domain {id} destroyed)"));
+            }
+        }
+        Ok(id)
+    }
+
+    /// The `/local/domain/N` and `/vm/<uuid>` entries libxl 4.17 writes
+    /// (`libxl__domain_make`, `libxl__build_post`,
+    /// `libxl__device_console_add`), with its permissions: `ro` = owned by
+    /// Dom0, readable by the guest (`n0 rN`); `rw` = owned by the guest
+    /// (`nN`): the nodes its PV drivers write (control/feature-*, data, ...).
+    fn store_entries(&mut self, d: &Domain<M::Page>, b: &builder::Built) -> Result<(), String> {
+        let id = d.id;
+        let home = format!("/local/domain/{id}");
+        let vm = format!("/vm/{}", uuid_text(&d.uuid));
+        let (ro0, ro1, rw0) = ("n0".to_string(), format!("r{id}"), format!("n{id}"));
+        let ro: &[&str] = &[&ro0, &ro1];
+        let rw: &[&str] = &[&rw0];
+        let kib = d.cfg.memory_mib * 1024;
+        let mut entries: Vec<(String, String, &[&str])> = Vec::new();
+        let mut put = |sub: &str, value: String, perms| entries.push((format!("{home}{sub}"), value, perms));
+        put("", String::new(), ro);
+        put("/vm", vm.clone(), ro);
+        put("/name", d.cfg.name.clone(), ro);
+        put("/domid", id.to_string(), ro);
+        put("/cpu", String::new(), ro);
+        for cpu in 0..d.cfg.vcpus {
+            put(&format!("/cpu/{cpu}/availability"), "online".into(), ro);
+        }
+        put("/memory", String::new(), ro);
+        put("/memory/static-max", (d.cfg.maxmem_mib * 1024).to_string(), ro);
+        put("/memory/target", kib.to_string(), ro);
+        put("/device", String::new(), ro);
+        put("/device/suspend/event-channel", String::new(), rw);
+        put("/control", String::new(), ro);
+        for node in ["shutdown", "feature-poweroff", "feature-reboot", "feature-suspend", "sysrq"] {
+            put(&format!("/control/{node}"), String::new(), rw);
+        }
+        put("/control/platform-feature-multiprocessor-suspend", "1".into(), ro);
+        put("/control/platform-feature-xs_reset_watches", "1".into(), ro);
+        for node in ["data", "drivers", "feature", "attr", "error"] {
+            put(&format!("/{node}"), String::new(), rw);
+        }
+        put("/store/port", b.store_port.to_string(), ro);
+        put("/store/ring-ref", b.store_gfn.to_string(), ro);
+        put("/console/backend-id", "0".into(), ro);
+        put("/console/limit", xencons::DEFAULT_LOG_LIMIT.to_string(), ro);
+        put("/console/type", "xenconsoled".into(), ro);
+        put("/console/output", "thindom".into(), ro);
+        put("/console/tty", String::new(), ro);
+        put("/console/port", b.console_port.to_string(), ro);
+        put("/console/ring-ref", b.console_gfn.to_string(), ro);
+        entries.push((vm.clone(), String::new(), ro));
+        entries.push((format!("{vm}/name"), d.cfg.name.clone(), ro));
+        entries.push((format!("{vm}/uuid"), uuid_text(&d.uuid), ro));
+        for (p, value, perms) in entries {
+            self.store.write(&mut self.machine, &p, &value).map_err(|e| format!("writing {p}: {e}"))?;
+            self.store.set_perms(&mut self.machine, &p, perms).map_err(|e| format!("permissions of {p}: {e}"))?;
+        }
+        Ok(())
+    }
+}
