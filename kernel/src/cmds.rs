@@ -1,6 +1,7 @@
 //! The shell's commands: glue between the pure `shell` crate and Xen.
 
-use crate::{console, heap, println, xen::xen, Boot};
+use crate::boot::{describe_platform, Boot};
+use crate::{console, heap, println, terminal, toolstack, xen::xen};
 use alloc::format;
 use alloc::string::{String, ToString};
 use shell::format as fmt;
@@ -121,7 +122,7 @@ fn version(_: &Boot, _: &[String]) {
 }
 
 fn domain_name(id: u16) -> String {
-    crate::toolstack::name(id)
+    toolstack::name(id)
 }
 
 fn list(boot: &Boot, _: &[String]) {
@@ -196,7 +197,7 @@ fn mem(_: &Boot, _: &[String]) {
 }
 
 fn dt(boot: &Boot, _: &[String]) {
-    crate::describe_platform(&boot.platform);
+    describe_platform(&boot.platform);
 }
 
 fn poweroff(_: &Boot, _: &[String]) {
@@ -273,7 +274,7 @@ fn selftest(boot: &Boot, _: &[String]) {
 
 /// Runs `f` on the domain named by `arg` (name or id), printing errors.
 fn with_domain(cmd: &str, arg: &str, f: impl FnOnce(u16) -> Result<(), String>) {
-    match crate::toolstack::find(arg) {
+    match toolstack::with(|ts| ts.find(arg)).flatten() {
         Some(id) => {
             if let Err(e) = f(id) {
                 println!("{cmd}: {e}");
@@ -281,6 +282,11 @@ fn with_domain(cmd: &str, arg: &str, f: impl FnOnce(u16) -> Result<(), String>) 
         }
         None => println!("{cmd}: no domain {arg:?}"),
     }
+}
+
+/// Runs a toolstack operation that can fail.
+fn on_toolstack<T>(f: impl FnOnce(&mut toolstack::Ts) -> Result<T, String>) -> Result<T, String> {
+    toolstack::with(f).unwrap_or_else(|| Err("no toolstack".into()))
 }
 
 fn one_domain_arg<'a>(cmd: &str, args: &'a [String]) -> Option<&'a str> {
@@ -305,11 +311,11 @@ fn create(boot: &Boot, args: &[String]) {
     };
     println!("Parsing config from {cfg}");
     let ov: alloc::vec::Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-    match crate::toolstack::create(cfg, &ov, paused) {
+    match toolstack::with(|ts| ts.create(cfg, &ov, paused)).unwrap_or_else(|| Err("no toolstack".into())) {
         Ok(id) => {
-            println!("Started domain {} (id={id}){}", crate::toolstack::name(id), if paused { ", paused" } else { "" });
+            println!("Started domain {} (id={id}){}", toolstack::name(id), if paused { ", paused" } else { "" });
             if attach {
-                let _ = crate::kmain::attach(id);
+                let _ = terminal::attach(id);
             }
         }
         Err(e) => println!("create: {e}"),
@@ -321,7 +327,7 @@ fn destroy(boot: &Boot, args: &[String]) {
         return;
     }
     if let Some(d) = one_domain_arg("destroy", args) {
-        with_domain("destroy", d, crate::toolstack::destroy);
+        with_domain("destroy", d, |id| on_toolstack(|ts| ts.destroy(id)));
     }
 }
 
@@ -339,7 +345,7 @@ fn shutdown_domain(cmd: &str, args: &[String], reason: u32) {
     let Some(d) = one_domain_arg(cmd, &rest) else { return };
     let what = if reason == xen_abi::sched::SHUTDOWN_REBOOT { "Rebooting" } else { "Shutting down" };
     with_domain(cmd, d, |id| {
-        let how = crate::toolstack::shutdown(id, reason, force)?;
+        let how = on_toolstack(|ts| ts.shutdown(id, reason, force))?;
         println!("{what} domain {id} ({how})");
         Ok(())
     });
@@ -350,7 +356,7 @@ fn pause(boot: &Boot, args: &[String]) {
         return;
     }
     if let Some(d) = one_domain_arg("pause", args) {
-        with_domain("pause", d, crate::toolstack::pause);
+        with_domain("pause", d, |id| on_toolstack(|ts| ts.pause(id)));
     }
 }
 
@@ -359,7 +365,7 @@ fn unpause(boot: &Boot, args: &[String]) {
         return;
     }
     if let Some(d) = one_domain_arg("unpause", args) {
-        with_domain("unpause", d, crate::toolstack::unpause);
+        with_domain("unpause", d, |id| on_toolstack(|ts| ts.unpause(id)));
     }
 }
 
@@ -368,13 +374,13 @@ fn console_cmd(boot: &Boot, args: &[String]) {
         return;
     }
     if let Some(d) = one_domain_arg("console", args) {
-        with_domain("console", d, crate::kmain::attach);
+        with_domain("console", d, terminal::attach);
     }
 }
 
 fn config_list(_: &Boot, _: &[String]) {
     println!("{:<24} {:<9} {:<16} {:>6} {:>5}", "Config", "Source", "Name", "Mem", "VCPUs");
-    for c in crate::bootdisk::configs() {
+    for c in toolstack::with(|ts| ts.disk().configs()).unwrap_or_default() {
         match xlcfg::DomainConfig::from_text(&c.text) {
             Ok(d) => println!(
                 "{:<24} {:<9} {:<16} {:>6} {:>5}{}",
@@ -390,16 +396,26 @@ fn config_list(_: &Boot, _: &[String]) {
     }
 }
 
+/// A request to XenStore as Dom0.
+fn xs<T>(
+    f: impl FnOnce(
+        &mut xenstore::daemon::Daemon<toolstack::MappedPage>,
+        &mut toolstack::KMachine,
+    ) -> Result<T, xenstore::XsError>,
+) -> Result<T, xenstore::XsError> {
+    toolstack::store(f).unwrap_or(Err(xenstore::XsError::EIO))
+}
+
 fn xs_ls_rec(path: &str, depth: usize, budget: &mut usize) {
-    let Ok(children) = crate::xenstored::directory(path) else { return };
+    let Ok(children) = xs(|s, m| s.directory(m, path)) else { return };
     for c in children {
         if *budget == 0 {
             return println!("... (truncated)");
         }
         *budget -= 1;
         let full = if path == "/" { format!("/{c}") } else { format!("{path}/{c}") };
-        let v = crate::xenstored::read(&full).map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or_default();
-        let perms = crate::xenstored::get_perms(&full).unwrap_or_default();
+        let v = xs(|s, m| s.read(m, &full)).map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or_default();
+        let perms = xs(|s, m| s.get_perms(m, &full)).unwrap_or_default();
         println!("{:indent$}{c} = \"{v}\"  ({perms})", "", indent = depth);
         xs_ls_rec(&full, depth + 1, budget);
     }
@@ -407,7 +423,7 @@ fn xs_ls_rec(path: &str, depth: usize, budget: &mut usize) {
 
 fn xs_ls(_: &Boot, args: &[String]) {
     let path = args.first().map_or("/", |s| s.as_str());
-    if let Err(e) = crate::xenstored::directory(path) {
+    if let Err(e) = xs(|s, m| s.directory(m, path)) {
         return println!("xenstore-ls: {path}: {e}");
     }
     let mut budget = 2000;
@@ -416,7 +432,7 @@ fn xs_ls(_: &Boot, args: &[String]) {
 
 fn xs_read(_: &Boot, args: &[String]) {
     let [path] = args else { return println!("usage: xenstore-read <path>") };
-    match crate::xenstored::read(path) {
+    match xs(|s, m| s.read(m, path)) {
         Ok(v) => println!("{}", String::from_utf8_lossy(&v)),
         Err(e) => println!("xenstore-read: {path}: {e}"),
     }
@@ -424,19 +440,19 @@ fn xs_read(_: &Boot, args: &[String]) {
 
 fn xs_write(_: &Boot, args: &[String]) {
     let [path, value] = args else { return println!("usage: xenstore-write <path> <value>") };
-    if let Err(e) = crate::xenstored::write(path, value) {
+    if let Err(e) = xs(|s, m| s.write(m, path, value)) {
         println!("xenstore-write: {path}: {e}");
     }
 }
 
 fn xs_rm(_: &Boot, args: &[String]) {
     let [path] = args else { return println!("usage: xenstore-rm <path>") };
-    if let Err(e) = crate::xenstored::rm(path) {
+    if let Err(e) = xs(|s, m| s.rm(m, path)) {
         println!("xenstore-rm: {path}: {e}");
     }
 }
 
 fn xs_stats(_: &Boot, _: &[String]) {
-    let (n, w, c) = crate::xenstored::stats();
+    let (n, w, c) = toolstack::store(|s, _| s.stats()).unwrap_or_default();
     println!("xenstore: {n} nodes, {w} watches, {c} connections");
 }

@@ -1,7 +1,9 @@
-//! Boot sequence and the shell loop.
+//! Boot sequence and the event loop.
 
 use crate::arch::{entry, mmu};
-use crate::{bootdisk, cmds, console, evtchn, gnttab, heap, irq, mm, toolstack, xen::xen, xenstored};
+use crate::boot::{describe_platform, Boot};
+use crate::terminal::{self, PROMPT};
+use crate::{bootdisk, cmds, console, evtchn, gnttab, heap, irq, mm, toolstack, xen::xen};
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -11,30 +13,7 @@ use shell::{Event, LineEditor};
 use xen_abi::event_channel::{VIRQ_CONSOLE, VIRQ_DOM_EXC};
 use xen_hyp::dispatch::{RoundRobin, Routes};
 use xen_hyp::{DomainInfo, InterfaceVersions};
-
-/// What boot established, handed to every command.
-#[derive(Debug)]
-pub struct Boot {
-    pub platform: Platform,
-    /// Set when Xen's sysctl/domctl interface is not the one we speak.
-    pub interface_error: Option<String>,
-    pub load_base: usize,
-}
-
-impl Boot {
-    /// For every command that issues sysctls or domctls: false (after
-    /// printing `cmd: <why>`) when Xen refused our interface versions at
-    /// boot, so no malformed management hypercall is ever sent.
-    pub fn require_interface(&self, cmd: &str) -> bool {
-        match &self.interface_error {
-            Some(e) => {
-                println!("{cmd}: {e}");
-                false
-            }
-            None => true,
-        }
-    }
-}
+use xenstore::daemon::Served;
 
 /// Boot argument making thindom claim other sysctl/domctl interface
 /// versions in the boot check (`thindom.interface=0x14`): tests the check
@@ -57,9 +36,6 @@ fn interface_to_check(bootargs: &str) -> InterfaceVersions {
         None => InterfaceVersions::THINDOM,
     }
 }
-
-/// The shell prompt.
-pub const PROMPT: &str = "thindom> ";
 
 fn dtb_slice(dtb: usize) -> &'static [u8] {
     // SAFETY: Xen passes a valid DTB address in x0; the first 8 header bytes
@@ -111,19 +87,18 @@ extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
     if let Some(e) = &interface_error {
         log::error!("{e}");
     }
-    let boot = Boot { platform, interface_error, load_base: base };
+    let boot = Boot { platform, interface_error };
     describe_platform(&boot.platform);
     init_xen_interfaces(&boot.platform);
-    if let Some(n) = bootdisk::init(&boot.platform) {
-        log::info!("boot ramdisk: {n} files");
-    }
-    xenstored::init();
     let xen_version = xen().version().map_or_else(|_| String::from("4.17"), |(a, b)| alloc::format!("{a}.{b}"));
-    toolstack::init(toolstack::Host {
-        gic: boot.platform.gic.as_ref().map_or(3, |g| g.version()),
-        xen_version,
-        seed: boot.platform.seed.clone(),
-    });
+    toolstack::init(
+        bootdisk::from_platform(&boot.platform),
+        ::toolstack::HostInfo {
+            gic: boot.platform.gic.as_ref().map_or(3, |g| g.version()),
+            xen_version,
+            seed: boot.platform.seed.clone(),
+        },
+    );
     if boot.interface_error.is_none() {
         autostart();
     }
@@ -132,11 +107,13 @@ extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
 
 /// Creates the configurations marked `autostart = 1`.
 fn autostart() {
-    for c in bootdisk::configs() {
+    let configs = toolstack::with(|ts| ts.disk().configs()).unwrap_or_default();
+    for c in configs {
         if xlcfg::DomainConfig::from_text(&c.text).is_ok_and(|d| d.autostart) {
-            match toolstack::create(&c.name, &[], false) {
-                Ok(id) => log::info!("autostart: {} is domain {id}", c.name),
-                Err(e) => log::error!("autostart: {}: {e}", c.name),
+            match toolstack::with(|ts| ts.create(&c.name, &[], false)) {
+                Some(Ok(id)) => log::info!("autostart: {} is domain {id}", c.name),
+                Some(Err(e)) => log::error!("autostart: {}: {e}", c.name),
+                None => {}
             }
         }
     }
@@ -180,45 +157,6 @@ fn give_free_ram_to_heap(p: &Platform, image: (usize, usize), dtb: (usize, usize
     log::info!("heap: {} KiB", heap::stats().total / 1024);
 }
 
-/// Prints what the DT told us.
-pub fn describe_platform(p: &Platform) {
-    println!("platform: {} ({} cpu(s) visible to Dom0)", p.model, p.cpus);
-    for m in &p.memory {
-        println!("  memory   {:#012x}-{:#012x} ({} MiB)", m.base, m.end(), m.size >> 20);
-    }
-    match &p.hypervisor {
-        Some(h) => {
-            println!("  xen      {} (event channel IRQ {}, flags {:#x})", h.version, h.evtchn_intid, h.evtchn_flags);
-            println!("  grant    {:#012x}-{:#012x}", h.grant_table.base, h.grant_table.end());
-            for r in &h.extended_regions {
-                println!("  extended {:#012x}-{:#012x} ({} MiB)", r.base, r.end(), r.size >> 20);
-            }
-        }
-        None => println!("  xen      no /hypervisor node"),
-    }
-    if let Some(g) = &p.gic {
-        let [a, b] = g.regions();
-        println!("  gic      v{} at {:#x}, {:#x}", g.version(), a.base, b.base);
-    }
-    println!(
-        "  timer    {} Hz{}",
-        console::counter_freq(),
-        if p.timer.clock_frequency.is_some() { " (from DT)" } else { "" }
-    );
-    println!("  bootargs \"{}\"", p.bootargs);
-    if let Some(r) = p.initrd {
-        println!("  initrd   {:#012x}-{:#012x} ({} KiB)", r.base, r.end(), r.size >> 10);
-    }
-    println!("  seed     {} bytes of boot entropy (/chosen rng-seed, kaslr-seed)", p.seed.len());
-}
-
-static DOM_EXC_PORT: AtomicU32 = AtomicU32::new(u32::MAX);
-
-/// The port bound to `VIRQ_DOM_EXC`, if any.
-pub fn dom_exc_port() -> Option<u32> {
-    Some(DOM_EXC_PORT.load(Ordering::SeqCst)).filter(|&p| p != u32::MAX)
-}
-
 /// Sets up event channels, upcalls, grant tables and mapping space.
 fn init_xen_interfaces(p: &Platform) {
     if let Err(e) = evtchn::map_shared_info() {
@@ -235,7 +173,7 @@ fn init_xen_interfaces(p: &Platform) {
         Err(e) => log::warn!("upcalls polled, not by interrupt: {e}"),
     }
     match evtchn::bind_virq(VIRQ_DOM_EXC, "virq:dom_exc") {
-        Ok(port) => DOM_EXC_PORT.store(port, Ordering::SeqCst),
+        Ok(port) => toolstack::set_dom_exc_port(port),
         Err(e) => log::error!("cannot bind VIRQ_DOM_EXC: {e}"),
     }
     match gnttab::init(p) {
@@ -289,61 +227,6 @@ fn report_domain_changes(last: &mut Option<BTreeMap<u16, DomainInfo>>) {
     }
 }
 
-/// The domain whose console the terminal is attached to, and the log
-/// offset printed so far.
-static ATTACHED: spin::Mutex<Option<(u16, u64)>> = spin::Mutex::new(None);
-
-/// Ctrl-]: detaches the terminal from a guest console (as in xl).
-const DETACH: u8 = 0x1d;
-
-/// Attaches the terminal to `id`'s console, printing what it logged so far.
-pub fn attach(id: u16) -> Result<(), String> {
-    let (end, bytes) = toolstack::console_since(id, 0).ok_or("no console for that domain (not created by thindom)")?;
-    let mut w = console::RawWriter::new();
-    let _ = core::fmt::Write::write_str(&mut w, &String::from_utf8_lossy(&bytes));
-    let _ = end;
-    *ATTACHED.lock() = Some((id, toolstack::console_stats(id).map_or(0, |s| s.0)));
-    Ok(())
-}
-
-fn print_new_output(id: u16) {
-    let mut a = ATTACHED.lock();
-    let Some((att, from)) = *a else { return };
-    if att != id {
-        return;
-    }
-    if let Some((start, bytes)) = toolstack::console_since(id, from) {
-        let mut w = console::RawWriter::new();
-        let _ = core::fmt::Write::write_str(&mut w, &String::from_utf8_lossy(&bytes));
-        *a = Some((id, start + bytes.len() as u64));
-    }
-}
-
-fn detach(reason: &str) {
-    if ATTACHED.lock().take().is_some() {
-        crate::println!("\n[{reason}]");
-        crate::print!("{PROMPT}");
-    }
-}
-
-/// Bytes typed while attached: forwarded to the guest up to Ctrl-].
-fn forward_input(id: u16, bytes: &[u8]) {
-    let (fwd, det) = match bytes.iter().position(|&b| b == DETACH) {
-        Some(i) => (&bytes[..i], true),
-        None => (bytes, false),
-    };
-    let mut rest = fwd;
-    let mut spins = 0;
-    while !rest.is_empty() && spins < 1000 {
-        let n = toolstack::console_input(id, rest);
-        rest = &rest[n..];
-        spins += 1;
-    }
-    if det {
-        detach("detached from the console");
-    }
-}
-
 /// A service of the event loop: the ports it listens on and what it does
 /// with one notification (a bounded amount of work).
 struct Service {
@@ -357,13 +240,20 @@ const SERVICES: [Service; 4] = [
     // Console input is read at the top of every loop turn; the
     // notification only wakes the loop.
     Service { name: "shell", ports: || console_port().into_iter().collect(), serve: |_, _| {} },
-    Service { name: "dom_exc", ports: || dom_exc_port().into_iter().collect(), serve: |_, _| on_dom_exc() },
-    Service { name: "consoles", ports: toolstack::ports, serve: |_, p| on_console(p) },
+    Service { name: "dom_exc", ports: || toolstack::dom_exc_port().into_iter().collect(), serve: |_, _| on_dom_exc() },
+    Service {
+        name: "consoles",
+        ports: || toolstack::with(|ts| ts.console_ports()).unwrap_or_default(),
+        serve: |_, p| on_console(p),
+    },
     Service {
         name: "xenstore",
-        ports: xenstored::ports,
+        ports: || toolstack::with(|ts| ts.store_ports()).unwrap_or_default(),
         serve: |_, p| {
-            xenstored::on_port(p);
+            if toolstack::with(|ts| ts.store_event(p)) == Some(Served::More) {
+                // Come back for the rest after the others had their turn.
+                evtchn::requeue(p);
+            }
         },
     },
 ];
@@ -379,24 +269,22 @@ fn console_port() -> Option<u32> {
 fn on_dom_exc() {
     report_domain_changes(&mut KNOWN.lock());
     // Show the last words of a guest that is going away.
-    toolstack::drain_all();
-    let attached = ATTACHED.lock().map(|a| a.0);
-    if let Some(id) = attached {
-        print_new_output(id);
+    toolstack::with(|ts| ts.drain_consoles());
+    if let Some(id) = terminal::attached() {
+        terminal::print_new_output(id);
     }
-    toolstack::on_dom_exc();
+    toolstack::with(|ts| ts.on_dom_exc());
     // What the toolstack just did is reported by it already.
     refresh_known();
-    let gone = ATTACHED.lock().is_some_and(|(id, _)| toolstack::console_stats(id).is_none());
-    if gone {
-        detach("the domain is gone");
+    if terminal::attached().is_some_and(|id| toolstack::with(|ts| ts.console_stats(id)).flatten().is_none()) {
+        terminal::detach("the domain is gone");
     }
 }
 
 /// A guest console notification: one bounded drain.
 fn on_console(port: u32) {
-    if let Some(id) = toolstack::on_port(port) {
-        print_new_output(id);
+    if let Some(id) = toolstack::with(|ts| ts.console_event(port)).flatten() {
+        terminal::print_new_output(id);
     }
 }
 
@@ -434,9 +322,8 @@ fn shell_loop(boot: &Boot) -> ! {
     loop {
         let n = xen().console_read(&mut buf).unwrap_or(0);
         if n > 0 {
-            let attached = ATTACHED.lock().map(|a| a.0);
-            match attached {
-                Some(id) => forward_input(id, &buf[..n]),
+            match terminal::attached() {
+                Some(id) => terminal::forward_input(id, &buf[..n]),
                 None => feed_shell(boot, &mut ed, &buf[..n]),
             }
             continue;
@@ -457,7 +344,7 @@ fn feed_shell(boot: &Boot, ed: &mut LineEditor, bytes: &[u8]) {
                 out.flush();
                 cmds::execute(boot, &line);
                 refresh_known();
-                if ATTACHED.lock().is_none() {
+                if terminal::attached().is_none() {
                     crate::print!("{PROMPT}");
                 }
             }

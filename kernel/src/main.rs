@@ -23,12 +23,12 @@ mod bootdisk;
 #[cfg(target_os = "none")]
 mod cmds;
 #[cfg(target_os = "none")]
-mod consoled;
-#[cfg(target_os = "none")]
 mod guestmem;
 #[cfg(target_os = "none")]
 #[macro_use]
 mod console;
+#[cfg(target_os = "none")]
+mod boot;
 #[cfg(target_os = "none")]
 mod evtchn;
 #[cfg(target_os = "none")]
@@ -44,11 +44,8 @@ mod mm;
 #[cfg(target_os = "none")]
 mod selftest;
 #[cfg(target_os = "none")]
+mod terminal;
+#[cfg(target_os = "none")]
 mod toolstack;
 #[cfg(target_os = "none")]
 mod xen;
-#[cfg(target_os = "none")]
-mod xenstored;
-
-#[cfg(target_os = "none")]
-pub use kmain::{describe_platform, Boot};

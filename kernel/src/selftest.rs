@@ -198,7 +198,7 @@ fn evtchn_loopback() -> Result<String, String> {
 fn with_scratch_domain(f: impl FnOnce(DomId) -> Result<String, String>) -> Result<String, String> {
     let d = xen().create_domain(&DomainConfig::default()).map_err(|e| format!("createdomain: {e}"))?;
     let r = f(d);
-    let exc_port = crate::kmain::dom_exc_port();
+    let exc_port = crate::toolstack::dom_exc_port();
     // A notification left from before must not count for this destroy.
     if let Some(p) = exc_port {
         evtchn::take(p);
@@ -273,7 +273,7 @@ fn virq_bind() -> Result<String, String> {
 }
 
 fn dom_exc_bound() -> Result<String, String> {
-    let port = crate::kmain::dom_exc_port().ok_or("VIRQ_DOM_EXC not bound")?;
+    let port = crate::toolstack::dom_exc_port().ok_or("VIRQ_DOM_EXC not bound")?;
     match xen().status(DOMID_SELF, port) {
         Ok((EvtchnState::Virq(3), vcpu)) => Ok(format!("port {port}, vcpu {vcpu}")),
         other => Err(format!("port {port}: {other:?}")),
