@@ -163,8 +163,11 @@ fn linux_guest_boots_to_a_shell() {
     // A graceful shutdown: Linux sees control/shutdown and powers off.
     let out = cmd(&mut s, "shutdown linux");
     assert!(out.contains("Shutting down domain 1 (asked through its PV control interface)"), "{out}");
-    // Linux itself powered off (SCHEDOP_shutdown poweroff), not Xen.
-    expect(&mut s, "domain 1 is ---s-- (poweroff)", GUEST);
+    // Linux itself powered off (SCHEDOP_shutdown poweroff), not Xen. Xen
+    // may still show the vCPU running when the VIRQ is read: the shutdown
+    // flag and reason are what count.
+    let off = regex::Regex::new(r"domain 1 is [r-][b-][p-]s-- \(poweroff\)").unwrap();
+    check(&mut s, |s| s.expect_re(&off, GUEST));
     expect(&mut s, "domain 1 (linux) powered off: destroy", GUEST);
     expect(&mut s, "domain 1 (linux) destroyed", GUEST);
     assert_eq!(list_names(&mut s), ["Domain-0"]);

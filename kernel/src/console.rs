@@ -4,6 +4,7 @@
 
 use crate::{arch::cpu, xen::xen};
 use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 /// A non-allocating writer that batches into a stack buffer and writes
 /// through `console_io`. Usable from exception handlers and panics.
@@ -76,37 +77,33 @@ macro_rules! println {
     }};
 }
 
-static mut BOOT_COUNTER: u64 = 0;
-static mut COUNTER_FREQ: u64 = 0;
+/// Counter value at boot and the counter frequency: written once by
+/// [`init_clock`] during single-threaded boot, read-only after that.
+static BOOT_COUNTER: AtomicU64 = AtomicU64::new(0);
+static COUNTER_FREQ: AtomicU64 = AtomicU64::new(0);
 
 /// Records boot time and the counter frequency (DT value wins over CNTFRQ).
 pub fn init_clock(dt_freq: Option<u32>) {
-    // SAFETY: written once during single-threaded boot, before any reader.
-    unsafe {
-        BOOT_COUNTER = cpu::counter();
-        COUNTER_FREQ = dt_freq.map(u64::from).filter(|&f| f != 0).unwrap_or_else(cpu::counter_freq);
-    }
+    BOOT_COUNTER.store(cpu::counter(), Ordering::Relaxed);
+    let freq = dt_freq.map(u64::from).filter(|&f| f != 0).unwrap_or_else(cpu::counter_freq);
+    COUNTER_FREQ.store(freq, Ordering::Relaxed);
 }
 
 /// Nanoseconds since thindom started.
 pub fn uptime_ns() -> u64 {
-    // SAFETY: read-only after `init_clock`.
-    let (boot, freq) = unsafe { (BOOT_COUNTER, COUNTER_FREQ) };
-    cpu::ticks_to_ns(cpu::counter().wrapping_sub(boot), freq)
+    let boot = BOOT_COUNTER.load(Ordering::Relaxed);
+    cpu::ticks_to_ns(cpu::counter().wrapping_sub(boot), counter_freq())
 }
 
 /// Nanoseconds since this domain was created (the virtual counter is
 /// offset by Xen to start at domain creation).
 pub fn domain_age_ns() -> u64 {
-    // SAFETY: read-only after `init_clock`.
-    let freq = unsafe { COUNTER_FREQ };
-    cpu::ticks_to_ns(cpu::counter(), freq)
+    cpu::ticks_to_ns(cpu::counter(), counter_freq())
 }
 
 /// Counter frequency in Hz.
 pub fn counter_freq() -> u64 {
-    // SAFETY: read-only after `init_clock`.
-    unsafe { COUNTER_FREQ }
+    COUNTER_FREQ.load(Ordering::Relaxed)
 }
 
 struct Logger;

@@ -9,28 +9,24 @@
 //! pending bits and sets our per-port "soft pending" bits and counters,
 //! which [`take`] / [`wait`] consume.
 //!
-//! The shared-info page is written by Xen concurrently: it is accessed only
-//! with atomics at the offsets of `xen_abi::shared_info`.
+//! The shared-info page is written by Xen concurrently: it is a
+//! [`SharedInfo`] (atomic words at the offsets of `xen_abi::shared_info`).
 
 use crate::arch::cpu;
 use crate::xen::xen;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::ptr::addr_of_mut;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
-use xen_abi::{memory, shared_info as si, DomId, DOMID_SELF};
-use xen_hyp::{Errno, EventChannels, EvtchnState};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use xen_abi::{memory, DomId, DOMID_SELF};
+use xen_hyp::{Errno, EventChannels, EvtchnState, SharedInfo};
 
 /// Ports addressable by the 2-level ABI on a 64-bit guest.
-pub const MAX_PORTS: u32 = si::EVTCHN_2L_NR_CHANNELS;
+pub const MAX_PORTS: u32 = xen_hyp::shared_info::NR_PORTS;
 const WORDS: usize = (MAX_PORTS / 64) as usize;
 
-#[repr(C, align(4096))]
-struct Page([u8; 4096]);
-
-/// The page whose frame Xen replaces with the shared-info page.
-static mut SHARED_INFO: Page = Page([0; 4096]);
+/// The .bss page whose frame Xen replaces with the shared-info page.
+static SHARED_INFO: SharedInfo = SharedInfo::new();
 
 static SOFT_PENDING: [AtomicU64; WORDS] = [const { AtomicU64::new(0) }; WORDS];
 static COUNTS: [AtomicU32; MAX_PORTS as usize] = [const { AtomicU32::new(0) }; MAX_PORTS as usize];
@@ -42,25 +38,9 @@ static IRQ_MODE: AtomicBool = AtomicBool::new(false);
 /// Names of the ports we bound (thread context only).
 static NAMES: spin::Mutex<BTreeMap<u32, String>> = spin::Mutex::new(BTreeMap::new());
 
-fn base() -> usize {
-    addr_of_mut!(SHARED_INFO) as usize
-}
-
-fn word(offset: usize) -> &'static AtomicU64 {
-    debug_assert!(offset.is_multiple_of(8) && offset < 4096);
-    // SAFETY: the page is mapped for the kernel's lifetime, `offset` is
-    // 8-byte aligned and inside it, and all accesses are atomic.
-    unsafe { &*((base() + offset) as *const AtomicU64) }
-}
-
-fn upcall_pending() -> &'static AtomicU8 {
-    // SAFETY: byte 0 of vcpu_info[0] in the mapped shared-info page.
-    unsafe { &*((base() + si::VCPU_INFO_UPCALL_PENDING) as *const AtomicU8) }
-}
-
 /// Maps Xen's shared-info page over our static page.
 pub fn map_shared_info() -> Result<(), Errno> {
-    xen().add_to_physmap(memory::XENMAPSPACE_SHARED_INFO, 0, (base() >> 12) as u64)
+    xen().add_to_physmap(memory::XENMAPSPACE_SHARED_INFO, 0, SHARED_INFO.pfn())
 }
 
 /// Switches to interrupt-driven upcalls (after the GIC is set up).
@@ -75,16 +55,8 @@ pub fn irq_mode() -> bool {
 
 /// Xen's wallclock from shared info: `(seconds, nanoseconds, version)`.
 pub fn wallclock() -> (u64, u32, u32) {
-    loop {
-        let v1 = word(si::WC_VERSION).load(Ordering::Acquire);
-        let hi = word(si::WC_NSEC).load(Ordering::Acquire);
-        let v2 = word(si::WC_VERSION).load(Ordering::Acquire);
-        let ver = v1 as u32;
-        if ver.is_multiple_of(2) && v1 == v2 {
-            let sec = (u64::from((hi >> 32) as u32) << 32) | (v1 >> 32);
-            return (sec, hi as u32, ver);
-        }
-    }
+    let w = SHARED_INFO.wallclock();
+    (w.sec, w.nsec, w.version)
 }
 
 fn mark(port: u32) {
@@ -92,35 +64,10 @@ fn mark(port: u32) {
     COUNTS[port as usize].fetch_add(1, Ordering::Relaxed);
 }
 
-/// Consumes Xen's pending bits of unmasked ports (2-level scan).
-fn scan() {
-    loop {
-        upcall_pending().store(0, Ordering::SeqCst);
-        let sel = word(si::VCPU_INFO_PENDING_SEL).swap(0, Ordering::SeqCst);
-        if sel == 0 {
-            return;
-        }
-        let mut s = sel;
-        while s != 0 {
-            let w = s.trailing_zeros() as usize;
-            s &= s - 1;
-            let pend = word(si::EVTCHN_PENDING + w * 8).load(Ordering::Acquire)
-                & !word(si::EVTCHN_MASK + w * 8).load(Ordering::Acquire);
-            let mut p = pend;
-            while p != 0 {
-                let b = p.trailing_zeros();
-                p &= p - 1;
-                word(si::EVTCHN_PENDING + w * 8).fetch_and(!(1 << b), Ordering::SeqCst);
-                mark(w as u32 * 64 + b);
-            }
-        }
-    }
-}
-
 /// The upcall: called from the IRQ handler for the event-channel PPI.
 pub fn upcall() {
     UPCALLS.fetch_add(1, Ordering::Relaxed);
-    scan();
+    SHARED_INFO.scan(mark);
 }
 
 /// Consumes our notification for `port`; true if there was one.
@@ -140,8 +87,7 @@ pub fn count(port: u32) -> u32 {
 /// Poll-mode fallback: moves Xen's pending bits of `ports` to ours.
 fn poll_pending(ports: &[u32]) {
     for &p in ports {
-        let (w, b) = ((p / 64) as usize, p % 64);
-        if word(si::EVTCHN_PENDING + w * 8).fetch_and(!(1 << b), Ordering::SeqCst) & (1 << b) != 0 {
+        if SHARED_INFO.take_pending(p) {
             mark(p);
         }
     }
@@ -206,11 +152,7 @@ pub fn requeue(port: u32) {
 /// Xen's pending bit of `port` in shared info (set by Xen on a send, even
 /// while the port is masked; cleared by our upcall scan when unmasked).
 pub fn xen_pending(port: u32) -> bool {
-    if port >= MAX_PORTS {
-        return false;
-    }
-    let (w, b) = ((port / 64) as usize, port % 64);
-    word(si::EVTCHN_PENDING + w * 8).load(Ordering::SeqCst) & (1 << b) != 0
+    SHARED_INFO.is_pending(port)
 }
 
 fn register(port: u32, name: &str) -> Result<u32, Errno> {
@@ -227,7 +169,7 @@ fn register(port: u32, name: &str) -> Result<u32, Errno> {
             return Err(e);
         }
     } else {
-        set_masked(port, true);
+        SHARED_INFO.set_masked(port, true);
     }
     Ok(port)
 }
@@ -235,25 +177,13 @@ fn register(port: u32, name: &str) -> Result<u32, Errno> {
 /// Masks `port` in shared info: Xen still sets its pending bit on a send
 /// but raises no upcall until it is unmasked.
 pub fn mask(port: u32) {
-    if port < MAX_PORTS {
-        set_masked(port, true);
-    }
+    SHARED_INFO.set_masked(port, true);
 }
 
 /// `EVTCHNOP_unmask`: Xen clears the mask and, if the port is pending,
 /// raises the upcall for it.
 pub fn unmask(port: u32) -> Result<(), Errno> {
     xen().unmask(port)
-}
-
-fn set_masked(port: u32, masked: bool) {
-    let (w, bit) = ((port / 64) as usize, port % 64);
-    let a = word(si::EVTCHN_MASK + w * 8);
-    if masked {
-        a.fetch_or(1 << bit, Ordering::SeqCst);
-    } else {
-        a.fetch_and(!(1 << bit), Ordering::SeqCst);
-    }
 }
 
 /// Binds `virq` (on vCPU 0) to a new port named `name`.
@@ -278,7 +208,7 @@ pub fn send(port: u32) -> Result<(), Errno> {
 
 /// Closes `port` and forgets it.
 pub fn close(port: u32) -> Result<(), Errno> {
-    set_masked(port, true);
+    SHARED_INFO.set_masked(port, true);
     let r = xen().close(port);
     NAMES.lock().remove(&port);
     take(port);
@@ -300,15 +230,12 @@ pub fn ports() -> Vec<PortInfo> {
     let names: Vec<(u32, String)> = NAMES.lock().iter().map(|(p, n)| (*p, n.clone())).collect();
     names
         .into_iter()
-        .map(|(port, name)| {
-            let (w, b) = ((port / 64) as usize, port % 64);
-            PortInfo {
-                port,
-                name,
-                state: xen().status(DOMID_SELF, port),
-                count: count(port),
-                masked: word(si::EVTCHN_MASK + w * 8).load(Ordering::Relaxed) & (1 << b) != 0,
-            }
+        .map(|(port, name)| PortInfo {
+            port,
+            name,
+            state: xen().status(DOMID_SELF, port),
+            count: count(port),
+            masked: SHARED_INFO.is_masked(port),
         })
         .collect()
 }

@@ -1,65 +1,54 @@
 //! Grant tables v1 in the kernel: the grant frames mapped into the region
 //! the DT names, our grants ([`xen_mm::GrantTable`] over the shared
 //! frames), mapping other domains' grants into mapping space, and grant
-//! copy.
+//! copy. Also the one [`SharedSpace`] of the kernel: the DT's Xen regions
+//! (grant table, extended regions), through which grant frames and every
+//! foreign or grant mapping are accessed without further `unsafe`.
 
 use crate::{mm, xen::xen};
-use core::sync::atomic::{AtomicU16, AtomicU32, Ordering};
+use alloc::vec::Vec;
 use xen_abi::{grant_table as gt, memory, DomId, DOMID_SELF};
 use xen_hyp::{GrantError as HypGrantError, GrantTables};
-use xen_mm::{EntryStore, GrantError, GrantTable, SpaceError};
+use xen_mm::{GrantError, GrantFrames, GrantTable, SharedMem, SharedSpace, SpaceError};
 
 /// Grant frames mapped at boot (512 v1 entries each).
 pub const FRAMES: u32 = 4;
 
-/// v1 entries in frames Xen shares with us, accessed only atomically.
-#[derive(Debug)]
-pub struct SharedFrames {
-    base: usize,
-    entries: u32,
+static TABLE: spin::Mutex<Option<GrantTable<GrantFrames>>> = spin::Mutex::new(None);
+
+/// The guest-physical ranges Xen lends us: the grant-table region and the
+/// extended regions (mapping space).
+static SPACE: spin::Once<SharedSpace> = spin::Once::new();
+
+/// The memory Xen lends us (grant frames, foreign and grant mappings),
+/// once [`init`] has run: hands out [`SharedMem`] by address, safely.
+pub fn space() -> Option<&'static SharedSpace> {
+    SPACE.get()
 }
 
-impl SharedFrames {
-    fn flags_at(&self, r: u32) -> &AtomicU16 {
-        assert!(r < self.entries);
-        // SAFETY: the frames are mapped for the kernel's lifetime; entry
-        // `r` is inside them and 8-byte aligned; access is atomic.
-        unsafe { &*((self.base + r as usize * 8) as *const AtomicU16) }
-    }
+/// `len` bytes of mapping space at `addr` (a foreign or grant mapping of
+/// ours), if that lies inside the space.
+pub fn shared_mem(addr: u64, len: usize) -> Option<SharedMem> {
+    space()?.get(addr, len)
 }
 
-impl EntryStore for SharedFrames {
-    fn capacity(&self) -> u32 {
-        self.entries
-    }
-    fn flags(&self, r: u32) -> u16 {
-        self.flags_at(r).load(Ordering::Acquire)
-    }
-    fn cas_flags(&self, r: u32, old: u16, new: u16) -> u16 {
-        match self.flags_at(r).compare_exchange(old, new, Ordering::SeqCst, Ordering::SeqCst) {
-            Ok(v) | Err(v) => v,
-        }
-    }
-    fn set_target(&self, r: u32, domid: DomId, frame: u32) {
-        assert!(r < self.entries);
-        let e = self.base + r as usize * 8;
-        // SAFETY: as in `flags_at`, for the domid (offset 2) and frame
-        // (offset 4) fields of the same entry.
-        unsafe {
-            (*((e + 2) as *const AtomicU16)).store(domid, Ordering::Relaxed);
-            (*((e + 4) as *const AtomicU32)).store(frame, Ordering::Relaxed);
-        }
-    }
-    fn publish(&self, r: u32, flags: u16) {
-        self.flags_at(r).store(flags, Ordering::Release);
-    }
+fn init_space(hyp: &platform::Hypervisor) -> &'static SharedSpace {
+    SPACE.call_once(|| {
+        let ranges: Vec<(u64, u64)> =
+            core::iter::once(&hyp.grant_table).chain(&hyp.extended_regions).map(|r| (r.base, r.size)).collect();
+        // SAFETY: these are the /hypervisor node's regions: guest-physical
+        // space Xen keeps free of RAM for us to map into, so no Rust object
+        // lives there; `mmu::remap` mapped them 1:1 as Normal memory
+        // (`Platform::is_normal_memory`) at boot, for good (a part beyond
+        // the identity map's 512 GiB would fault on access, not alias).
+        unsafe { SharedSpace::new(&ranges) }
+    })
 }
-
-static TABLE: spin::Mutex<Option<GrantTable<SharedFrames>>> = spin::Mutex::new(None);
 
 /// Maps our grant frames; returns `(frames mapped, Xen's maximum)`.
 pub fn init(p: &platform::Platform) -> Result<(u32, u32), alloc::string::String> {
     let hyp = p.hypervisor.as_ref().ok_or("no /hypervisor node")?;
+    let space = init_space(hyp);
     let (_, max) = xen().query_size(DOMID_SELF).map_err(|e| alloc::format!("GNTTABOP_query_size: {e}"))?;
     let region_frames = (hyp.grant_table.size >> 12) as u32;
     let frames = FRAMES.min(max).min(region_frames);
@@ -69,7 +58,10 @@ pub fn init(p: &platform::Platform) -> Result<(u32, u32), alloc::string::String>
             .add_to_physmap(memory::XENMAPSPACE_GRANT_TABLE, u64::from(i), base_pfn + u64::from(i))
             .map_err(|e| alloc::format!("mapping grant frame {i}: {e}"))?;
     }
-    let store = SharedFrames { base: hyp.grant_table.base as usize, entries: frames * gt::ENTRIES_PER_FRAME_V1 };
+    let store = space
+        .get(hyp.grant_table.base, frames as usize * 4096)
+        .and_then(GrantFrames::new)
+        .ok_or_else(|| alloc::format!("grant table region {:#x} not usable", hyp.grant_table.base))?;
     *TABLE.lock() = Some(GrantTable::new(store));
     Ok((frames, max))
 }
@@ -113,6 +105,13 @@ impl core::fmt::Display for MapError {
 pub struct GrantMap {
     pub addr: u64,
     pub handle: u32,
+}
+
+impl GrantMap {
+    /// The mapped page.
+    pub fn page(&self) -> Option<SharedMem> {
+        shared_mem(self.addr, 4096)
+    }
 }
 
 /// Maps `domid`'s grant `gref` at a page of mapping space.

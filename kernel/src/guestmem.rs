@@ -2,10 +2,10 @@
 //! builder's `GuestMemory`), a bounded window at a time.
 
 use crate::arch::cpu;
-use crate::mm;
+use crate::{gnttab, mm};
 use xen_abi::DomId;
 use xen_hyp::Errno;
-use xen_mm::ForeignError;
+use xen_mm::{ForeignError, SharedMem};
 
 /// The errno Xen gave for a failed mapping (the first failing page's), so
 /// the builder's error names Xen's reason rather than a made-up one.
@@ -26,8 +26,9 @@ const WINDOW: u64 = 256;
 pub struct ForeignWriter;
 
 impl ForeignWriter {
-    /// Runs `f(addr, offset_in_data, len)` for each window of `[gpa, gpa+len)`.
-    fn each(&mut self, dom: DomId, gpa: u64, len: u64, mut f: impl FnMut(usize, usize, usize)) -> Result<(), Errno> {
+    /// Runs `f(window, offset_in_data)` for each window of `[gpa, gpa+len)`
+    /// mapped in turn.
+    fn each(&mut self, dom: DomId, gpa: u64, len: u64, mut f: impl FnMut(&SharedMem, usize)) -> Result<(), Errno> {
         let end = gpa.checked_add(len).ok_or(Errno::EINVAL)?;
         let mut at = gpa;
         while at < end {
@@ -39,10 +40,14 @@ impl ForeignWriter {
                 errno(&e)
             })?;
             let chunk_end = ((last + 1) << 12).min(end);
-            let addr = (m.addr() + (at & 0xfff)) as usize;
+            let addr = m.addr() + (at & 0xfff);
             let n = (chunk_end - at) as usize;
-            f(addr, (at - gpa) as usize, n);
-            cpu::dcache_clean(addr, n);
+            let Some(window) = gnttab::shared_mem(addr, n) else {
+                let _ = mm::unmap_foreign(m);
+                return Err(Errno::EFAULT);
+            };
+            f(&window, (at - gpa) as usize);
+            cpu::dcache_clean(addr as usize, n);
             mm::unmap_foreign(m).map_err(|e| {
                 log::warn!("domain {dom}: unmapping gfns {first:#x}..={last:#x}: {e}");
                 errno(&e)
@@ -55,17 +60,10 @@ impl ForeignWriter {
 
 impl builder::GuestMemory for ForeignWriter {
     fn write(&mut self, dom: DomId, gpa: u64, data: &[u8]) -> Result<(), Errno> {
-        self.each(dom, gpa, data.len() as u64, |addr, off, n| {
-            // SAFETY: `addr..addr+n` lies in pages just mapped for us;
-            // `data[off..off+n]` is in bounds; the ranges cannot overlap.
-            unsafe { core::ptr::copy_nonoverlapping(data[off..off + n].as_ptr(), addr as *mut u8, n) };
-        })
+        self.each(dom, gpa, data.len() as u64, |w, off| w.write(0, &data[off..off + w.len()]))
     }
 
     fn zero(&mut self, dom: DomId, gpa: u64, len: u64) -> Result<(), Errno> {
-        self.each(dom, gpa, len, |addr, _, n| {
-            // SAFETY: `addr..addr+n` lies in pages just mapped for us.
-            unsafe { core::ptr::write_bytes(addr as *mut u8, 0, n) };
-        })
+        self.each(dom, gpa, len, |w, _| w.fill(0, w.len(), 0))
     }
 }

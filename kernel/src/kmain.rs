@@ -1,18 +1,17 @@
 //! Boot sequence and the event loop.
 
-use crate::arch::{entry, mmu};
+use crate::arch::{boot, entry};
 use crate::boot::{describe_platform, Boot};
 use crate::terminal::{self, PROMPT};
-use crate::{bootdisk, cmds, console, evtchn, gnttab, heap, irq, mm, toolstack, xen::xen};
-use alloc::collections::BTreeMap;
+use crate::{bootdisk, cmds, console, evtchn, gnttab, heap, irq, mm, ts, xen::xen};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
-use platform::{Platform, Region};
+use platform::Platform;
 use shell::{Event, LineEditor};
 use xen_abi::event_channel::{VIRQ_CONSOLE, VIRQ_DOM_EXC};
 use xen_hyp::dispatch::{RoundRobin, Routes};
-use xen_hyp::{DomainInfo, InterfaceVersions};
+use xen_hyp::InterfaceVersions;
 use xenstore::daemon::Served;
 
 /// Boot argument making thindom claim other sysctl/domctl interface
@@ -37,24 +36,12 @@ fn interface_to_check(bootargs: &str) -> InterfaceVersions {
     }
 }
 
-fn dtb_slice(dtb: usize) -> &'static [u8] {
-    // SAFETY: Xen passes a valid DTB address in x0; the first 8 header bytes
-    // are readable, and the identity map covers the DTB's 2 MiB block.
-    let head = unsafe { core::slice::from_raw_parts(dtb as *const u8, 8) };
-    let size = platform::header_total_size(head).unwrap_or(0).min(2 << 20);
-    // SAFETY: as above, for the size the header declares (capped at 2 MiB,
-    // the part mapped early); nothing writes the DTB.
-    unsafe { core::slice::from_raw_parts(dtb as *const u8, size.max(8)) }
-}
-
 #[no_mangle]
 extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
     let (start, end) = entry::image_range();
-    // SAFETY: first Rust code, MMU off; maps the image and the DTB.
-    unsafe { mmu::enable_early(&[(start as u64, (end - start) as u64), (dtb as u64, 2 << 20)]) };
+    let blob = boot::start().unwrap_or_default();
     heap::init_boot_arena();
     console::init_logger();
-    let blob = dtb_slice(dtb);
     let parsed = Platform::parse(blob);
     console::init_clock(parsed.as_ref().ok().and_then(|p| p.timer.clock_frequency));
     println!(
@@ -69,14 +56,7 @@ extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
         Ok(p) => p,
         Err(e) => panic!("cannot read the device tree Xen passed at {dtb:#x}: {e}"),
     };
-    let stats = {
-        let p = &platform;
-        let is_normal = |b: u64, l: u64| {
-            p.is_normal_memory(b, l) || Region { base: start as u64, size: (end - start) as u64 }.overlaps(b, l)
-        };
-        // SAFETY: once, single-threaded; image, stack and DT are RAM.
-        unsafe { mmu::remap(&is_normal) }
-    };
+    let stats = boot::remap(&|b, l| platform.is_normal_memory(b, l)).unwrap_or_default();
     log::info!(
         "MMU: identity map, {} GiB normal, {} GiB split into 2 MiB blocks",
         stats.normal_gib_blocks,
@@ -91,9 +71,9 @@ extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
     describe_platform(&boot.platform);
     init_xen_interfaces(&boot.platform);
     let xen_version = xen().version().map_or_else(|_| String::from("4.17"), |(a, b)| alloc::format!("{a}.{b}"));
-    toolstack::init(
+    ts::init(
         bootdisk::from_platform(&boot.platform),
-        ::toolstack::HostInfo {
+        toolstack::HostInfo {
             gic: boot.platform.gic.as_ref().map_or(3, |g| g.version()),
             xen_version,
             seed: boot.platform.seed.clone(),
@@ -107,35 +87,16 @@ extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
 
 /// Creates the configurations marked `autostart = 1`.
 fn autostart() {
-    let configs = toolstack::with(|ts| ts.disk().configs()).unwrap_or_default();
+    let configs = ts::with(|ts| ts.disk().configs()).unwrap_or_default();
     for c in configs {
         if xlcfg::DomainConfig::from_text(&c.text).is_ok_and(|d| d.autostart) {
-            match toolstack::with(|ts| ts.create(&c.name, &[], false)) {
+            match ts::with(|ts| ts.create(&c.name, &[], false)) {
                 Some(Ok(id)) => log::info!("autostart: {} is domain {id}", c.name),
                 Some(Err(e)) => log::error!("autostart: {}: {e}", c.name),
                 None => {}
             }
         }
     }
-}
-
-/// Free parts of `bank` once `used` ranges are cut out.
-fn free_ranges(bank: Region, used: &[(u64, u64)]) -> Vec<(u64, u64)> {
-    let mut out = alloc::vec![(bank.base, bank.end())];
-    for &(ub, ue) in used {
-        out = out
-            .into_iter()
-            .flat_map(|(b, e)| {
-                if ue <= b || ub >= e {
-                    alloc::vec![(b, e)]
-                } else {
-                    alloc::vec![(b, ub.max(b)), (ue.min(e), e)]
-                }
-            })
-            .filter(|(b, e)| e > b)
-            .collect();
-    }
-    out
 }
 
 fn give_free_ram_to_heap(p: &Platform, image: (usize, usize), dtb: (usize, usize)) {
@@ -145,12 +106,12 @@ fn give_free_ram_to_heap(p: &Platform, image: (usize, usize), dtb: (usize, usize
     }
     let page = |x: u64| x & !0xfff;
     for bank in &p.memory {
-        for (b, e) in free_ranges(*bank, &used) {
+        for (b, e) in platform::free_ranges(*bank, &used) {
             let (b, e) = (page(b + 0xfff), page(e));
             if e > b && e - b >= 1 << 20 {
                 // SAFETY: free RAM of our own bank, mapped Normal, not used
                 // by the image, the DT or the initrd.
-                unsafe { heap::add_region(b as usize, (e - b) as usize) };
+                unsafe { heap::HEAP.add_region(b as usize, (e - b) as usize) };
             }
         }
     }
@@ -173,7 +134,7 @@ fn init_xen_interfaces(p: &Platform) {
         Err(e) => log::warn!("upcalls polled, not by interrupt: {e}"),
     }
     match evtchn::bind_virq(VIRQ_DOM_EXC, "virq:dom_exc") {
-        Ok(port) => toolstack::set_dom_exc_port(port),
+        Ok(port) => ts::set_dom_exc_port(port),
         Err(e) => log::error!("cannot bind VIRQ_DOM_EXC: {e}"),
     }
     match gnttab::init(p) {
@@ -183,47 +144,6 @@ fn init_xen_interfaces(p: &Platform) {
     match mm::init(p) {
         Ok(pages) => log::info!("mapping space: {} MiB of extended regions", pages >> 8),
         Err(e) => log::warn!("mapping space: {e}"),
-    }
-}
-
-/// Reports domains that changed state since the last look (VIRQ_DOM_EXC).
-/// The domains seen at the last look (for `dom_exc` reports).
-static KNOWN: spin::Mutex<Option<BTreeMap<u16, DomainInfo>>> = spin::Mutex::new(None);
-
-/// Takes a new snapshot without reporting (after a command changed
-/// domains on purpose).
-fn refresh_known() {
-    if let Ok(now) = xen().domains() {
-        *KNOWN.lock() = Some(now.into_iter().map(|d| (d.domid, d)).collect());
-    }
-}
-
-fn report_domain_changes(last: &mut Option<BTreeMap<u16, DomainInfo>>) {
-    let Ok(now) = xen().domains() else { return };
-    let now: BTreeMap<u16, DomainInfo> = now.into_iter().map(|d| (d.domid, d)).collect();
-    let Some(last) = last.replace(now.clone()) else { return };
-    // Running/blocked flip all the time: report what a toolstack acts on.
-    let key = |d: &DomainInfo| (d.shutdown_reason(), d.state().dying, d.state().paused);
-    for (id, d) in &now {
-        let Some(before) = last.get(id) else {
-            log::info!("dom_exc: domain {id} appeared");
-            continue;
-        };
-        if key(before) != key(d) {
-            let why = match d.shutdown_reason() {
-                Some(0) => " (poweroff)",
-                Some(1) => " (reboot)",
-                Some(2) => " (suspend)",
-                Some(3) => " (crash)",
-                Some(4) => " (watchdog)",
-                _ => "",
-            };
-            let s = d.state().letters();
-            log::info!("dom_exc: domain {id} is {}{why}", core::str::from_utf8(&s).unwrap_or("?"));
-        }
-    }
-    for id in last.keys().filter(|id| !now.contains_key(id)) {
-        log::info!("dom_exc: domain {id} is gone");
     }
 }
 
@@ -240,17 +160,17 @@ const SERVICES: [Service; 4] = [
     // Console input is read at the top of every loop turn; the
     // notification only wakes the loop.
     Service { name: "shell", ports: || console_port().into_iter().collect(), serve: |_, _| {} },
-    Service { name: "dom_exc", ports: || toolstack::dom_exc_port().into_iter().collect(), serve: |_, _| on_dom_exc() },
+    Service { name: "dom_exc", ports: || ts::dom_exc_port().into_iter().collect(), serve: |_, _| on_dom_exc() },
     Service {
         name: "consoles",
-        ports: || toolstack::with(|ts| ts.console_ports()).unwrap_or_default(),
+        ports: || ts::with(|ts| ts.console_ports()).unwrap_or_default(),
         serve: |_, p| on_console(p),
     },
     Service {
         name: "xenstore",
-        ports: || toolstack::with(|ts| ts.store_ports()).unwrap_or_default(),
+        ports: || ts::with(|ts| ts.store_ports()).unwrap_or_default(),
         serve: |_, p| {
-            if toolstack::with(|ts| ts.store_event(p)) == Some(Served::More) {
+            if ts::with(|ts| ts.store_event(p)) == Some(Served::More) {
                 // Come back for the rest after the others had their turn.
                 evtchn::requeue(p);
             }
@@ -267,23 +187,25 @@ fn console_port() -> Option<u32> {
 
 /// `VIRQ_DOM_EXC`: report, act on `on_*`, and follow the attached console.
 fn on_dom_exc() {
-    report_domain_changes(&mut KNOWN.lock());
+    for line in ts::with(|ts| ts.report_changes()).unwrap_or_default() {
+        log::info!("{line}");
+    }
     // Show the last words of a guest that is going away.
-    toolstack::with(|ts| ts.drain_consoles());
+    ts::with(|ts| ts.drain_consoles());
     if let Some(id) = terminal::attached() {
         terminal::print_new_output(id);
     }
-    toolstack::with(|ts| ts.on_dom_exc());
+    ts::with(|ts| ts.on_dom_exc());
     // What the toolstack just did is reported by it already.
-    refresh_known();
-    if terminal::attached().is_some_and(|id| toolstack::with(|ts| ts.console_stats(id)).flatten().is_none()) {
+    ts::with(|ts| ts.refresh_known());
+    if terminal::attached().is_some_and(|id| ts::with(|ts| ts.console_stats(id)).flatten().is_none()) {
         terminal::detach("the domain is gone");
     }
 }
 
 /// A guest console notification: one bounded drain.
 fn on_console(port: u32) {
-    if let Some(id) = toolstack::with(|ts| ts.console_event(port)).flatten() {
+    if let Some(id) = ts::with(|ts| ts.console_event(port)).flatten() {
         terminal::print_new_output(id);
     }
 }
@@ -313,7 +235,7 @@ fn shell_loop(boot: &Boot) -> ! {
         Err(e) => log::warn!("VIRQ_CONSOLE not bound ({e}): console input is polled"),
     }
     log::debug!("event loop services: {:?}", SERVICES.map(|s| s.name));
-    refresh_known();
+    ts::with(|ts| ts.refresh_known());
     println!("Type 'help' for commands.");
     let mut ed = LineEditor::new(PROMPT);
     crate::print!("{PROMPT}");
@@ -343,7 +265,7 @@ fn feed_shell(boot: &Boot, ed: &mut LineEditor, bytes: &[u8]) {
             Event::Line(line) => {
                 out.flush();
                 cmds::execute(boot, &line);
-                refresh_known();
+                ts::with(|ts| ts.refresh_known());
                 if terminal::attached().is_none() {
                     crate::print!("{PROMPT}");
                 }

@@ -46,6 +46,6 @@ mod selftest;
 #[cfg(target_os = "none")]
 mod terminal;
 #[cfg(target_os = "none")]
-mod toolstack;
+mod ts;
 #[cfg(target_os = "none")]
 mod xen;

@@ -2,64 +2,21 @@
 //! and prints one PASS/FAIL line per check.
 
 use crate::{evtchn, gnttab, mm, xen::xen};
-use alloc::alloc::{alloc_zeroed, dealloc, Layout};
 use alloc::format;
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use xen_abi::arch_arm::GUEST_RAM0_BASE;
 use xen_abi::event_channel::VIRQ_CON_RING;
 use xen_abi::{DomId, DOMID_SELF};
 use xen_hyp::{DomainConfig, Domctls, Errno, EventChannels, EvtchnState, Physmap};
-use xen_mm::{ForeignError, GrantError};
+use xen_mm::{ForeignError, GrantError, Page, SharedMem, PAGE_SIZE};
 
 const SECOND: u64 = 1_000_000_000;
 
-/// A zeroed, page-aligned page from the heap.
-struct Page(*mut u8);
-
-impl Page {
-    fn new() -> Result<Page, String> {
-        let l = Layout::from_size_align(4096, 4096).map_err(|e| format!("{e}"))?;
-        // SAFETY: non-zero size layout.
-        let p = unsafe { alloc_zeroed(l) };
-        if p.is_null() {
-            return Err("out of memory".into());
-        }
-        Ok(Page(p))
-    }
-    fn pfn(&self) -> u64 {
-        self.0 as u64 >> 12
-    }
-    fn fill(&self, seed: u8) {
-        for i in 0..4096 {
-            // SAFETY: our own page; volatile because Xen may read it.
-            unsafe { self.0.add(i).write_volatile(seed.wrapping_add(i as u8)) };
-        }
-    }
-    fn get(&self, i: usize) -> u8 {
-        // SAFETY: in-bounds read of our page; volatile because Xen may
-        // have written it through a grant.
-        unsafe { self.0.add(i % 4096).read_volatile() }
-    }
-}
-
-impl Drop for Page {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout.
-        unsafe { dealloc(self.0, Layout::from_size_align_unchecked(4096, 4096)) };
-    }
-}
-
-/// Reads byte `i` of a page mapped at `addr` (foreign or grant mapping).
-fn peek(addr: u64, i: usize) -> u8 {
-    // SAFETY: `addr` is a page mapped by Xen into our Normal-mapped space
-    // for the duration of the check; volatile because the owner may write.
-    unsafe { ((addr as usize + i % 4096) as *const u8).read_volatile() }
-}
-
-fn poke(addr: u64, i: usize, v: u8) {
-    // SAFETY: as in `peek`, for a writable mapping.
-    unsafe { ((addr as usize + i % 4096) as *mut u8).write_volatile(v) };
+/// The page mapped at `addr` (a foreign or grant mapping of ours).
+fn mapped(addr: u64) -> Result<SharedMem, String> {
+    gnttab::shared_mem(addr, PAGE_SIZE).ok_or(format!("{addr:#x} is not in the mapping space"))
 }
 
 type Check = fn() -> Result<String, String>;
@@ -198,7 +155,7 @@ fn evtchn_loopback() -> Result<String, String> {
 fn with_scratch_domain(f: impl FnOnce(DomId) -> Result<String, String>) -> Result<String, String> {
     let d = xen().create_domain(&DomainConfig::default()).map_err(|e| format!("createdomain: {e}"))?;
     let r = f(d);
-    let exc_port = crate::toolstack::dom_exc_port();
+    let exc_port = crate::ts::dom_exc_port();
     // A notification left from before must not count for this destroy.
     if let Some(p) = exc_port {
         evtchn::take(p);
@@ -273,7 +230,7 @@ fn virq_bind() -> Result<String, String> {
 }
 
 fn dom_exc_bound() -> Result<String, String> {
-    let port = crate::toolstack::dom_exc_port().ok_or("VIRQ_DOM_EXC not bound")?;
+    let port = crate::ts::dom_exc_port().ok_or("VIRQ_DOM_EXC not bound")?;
     match xen().status(DOMID_SELF, port) {
         Ok((EvtchnState::Virq(3), vcpu)) => Ok(format!("port {port}, vcpu {vcpu}")),
         other => Err(format!("port {port}: {other:?}")),
@@ -281,8 +238,8 @@ fn dom_exc_bound() -> Result<String, String> {
 }
 
 fn grant_map() -> Result<String, String> {
-    let page = Page::new()?;
-    page.fill(0x5a);
+    let page = Page::new_boxed();
+    page.fill_with(|i| 0x5a_u8.wrapping_add(i as u8));
     let r = gnttab::grant(0, page.pfn(), false).map_err(|e| format!("grant: {e}"))?;
     let m = match gnttab::map(0, r, false) {
         Ok(m) => m,
@@ -291,9 +248,14 @@ fn grant_map() -> Result<String, String> {
             return Err(format!("map_grant_ref of ref {r}: {e}"));
         }
     };
-    let same = (0..4096).all(|i| peek(m.addr, i) == page.get(i));
-    poke(m.addr, 7, 0xee);
-    let wrote = page.get(7) == 0xee;
+    let (same, wrote) = match m.page() {
+        Some(mem) => {
+            let same = (0..PAGE_SIZE).all(|i| mem.read_u8(i) == page.get(i));
+            mem.write_u8(7, 0xee);
+            (same, page.get(7) == 0xee)
+        }
+        None => (false, false),
+    };
     let refused = gnttab::revoke(r);
     let unmapped = gnttab::unmap(m);
     let revoked = gnttab::revoke(r);
@@ -309,9 +271,9 @@ fn grant_map() -> Result<String, String> {
 }
 
 fn grant_copy() -> Result<String, String> {
-    let src = Page::new()?;
-    let dst = Page::new()?;
-    src.fill(0x33);
+    let src = Page::new_boxed();
+    let dst = Page::new_boxed();
+    src.fill_with(|i| 0x33_u8.wrapping_add(i as u8));
     let r = gnttab::grant(0, src.pfn(), true).map_err(|e| format!("grant: {e}"))?;
     let res = gnttab::copy_from(0, r, 100, dst.pfn(), 200, 64);
     let revoked = gnttab::revoke(r);
@@ -337,14 +299,19 @@ fn foreign_map_in(d: DomId) -> Result<String, String> {
         return Err(format!("populate_physmap populated {n} of 2"));
     }
     let free0 = mm::free_pages();
+    let pattern: Vec<u8> = (0..PAGE_SIZE).map(|i| (i as u8) ^ 0xa5).collect();
     let m = mm::map_foreign(d, &[gfn]).map_err(|e| format!("map: {e}"))?;
-    for i in 0..4096 {
-        poke(m.addr(), i, (i as u8) ^ 0xa5);
-    }
+    let wrote = mapped(m.addr()).map(|mem| mem.write(0, &pattern));
     mm::unmap_foreign(m).map_err(|e| format!("unmap: {e}"))?;
+    wrote?;
     let m = mm::map_foreign(d, &[gfn, gfn + 1]).map_err(|e| format!("second map: {e}"))?;
-    let kept = (0..4096).all(|i| peek(m.addr(), i) == (i as u8) ^ 0xa5);
+    let read = mapped(m.addr()).map(|mem| {
+        let mut back = alloc::vec![0; PAGE_SIZE];
+        mem.read(0, &mut back);
+        back
+    });
     mm::unmap_foreign(m).map_err(|e| format!("unmap: {e}"))?;
+    let kept = read? == pattern;
     if !kept {
         return Err("pattern written through the first mapping not read back".into());
     }

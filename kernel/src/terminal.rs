@@ -1,7 +1,7 @@
 //! The terminal: attached to the shell, or to a guest's console (as
 //! `xl console`; Ctrl-] detaches).
 
-use crate::{console, toolstack};
+use crate::{console, ts};
 use alloc::string::String;
 
 /// The shell prompt.
@@ -21,12 +21,12 @@ pub fn attached() -> Option<u16> {
 
 /// Attaches the terminal to `id`'s console, printing what it logged so far.
 pub fn attach(id: u16) -> Result<(), String> {
-    let (_, bytes) = toolstack::with(|ts| ts.console_since(id, 0))
+    let (_, bytes) = ts::with(|ts| ts.console_since(id, 0))
         .flatten()
         .ok_or("no console for that domain (not created by thindom)")?;
     let mut w = console::RawWriter::new();
     let _ = core::fmt::Write::write_str(&mut w, &String::from_utf8_lossy(&bytes));
-    let end = toolstack::with(|ts| ts.console_stats(id)).flatten().map_or(0, |s| s.0);
+    let end = ts::with(|ts| ts.console_stats(id)).flatten().map_or(0, |s| s.0);
     *ATTACHED.lock() = Some((id, end));
     Ok(())
 }
@@ -39,7 +39,7 @@ pub fn print_new_output(id: u16) {
     if att != id {
         return;
     }
-    if let Some((start, bytes)) = toolstack::with(|ts| ts.console_since(id, from)).flatten() {
+    if let Some((start, bytes)) = ts::with(|ts| ts.console_since(id, from)).flatten() {
         let mut w = console::RawWriter::new();
         let _ = core::fmt::Write::write_str(&mut w, &String::from_utf8_lossy(&bytes));
         *a = Some((id, start + bytes.len() as u64));
@@ -63,7 +63,7 @@ pub fn forward_input(id: u16, bytes: &[u8]) {
     let mut rest = fwd;
     let mut spins = 0;
     while !rest.is_empty() && spins < 1000 {
-        let n = toolstack::with(|ts| ts.console_input(id, rest)).unwrap_or(0);
+        let n = ts::with(|ts| ts.console_input(id, rest)).unwrap_or(0);
         rest = &rest[n..];
         spins += 1;
     }

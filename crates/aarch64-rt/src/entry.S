@@ -38,8 +38,12 @@ primary_entry:
     stp     xzr, xzr, [x1], #16
     b       1b
 
+    /* keep x0 (the DTB) for aarch64_rt::boot, which reads it once */
+2:  adrp    x1, BOOT_X0
+    str     x19, [x1, :lo12:BOOT_X0]
+
     /* apply R_AARCH64_RELATIVE relocations: *(base + off) = base + addend */
-2:  adrp    x1, __rela_start
+    adrp    x1, __rela_start
     add     x1, x1, :lo12:__rela_start
     adrp    x2, __rela_end
     add     x2, x2, :lo12:__rela_end

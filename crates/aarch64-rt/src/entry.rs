@@ -1,6 +1,13 @@
 //! The image header, self-relocation and exception vectors (`entry.S`).
 
+use core::sync::atomic::AtomicU64;
+
 core::arch::global_asm!(include_str!("entry.S"));
+
+/// x0 at entry (the device tree Xen passed), stored by `entry.S` after it
+/// zeroed .bss and before any Rust code runs; read by [`crate::boot`].
+#[no_mangle]
+pub(crate) static BOOT_X0: AtomicU64 = AtomicU64::new(0);
 
 extern "C" {
     static __image_start: u8;

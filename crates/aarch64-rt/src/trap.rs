@@ -109,3 +109,17 @@ pub fn report(w: &mut dyn Write, f: &TrapFrame, kind: u64) {
         let _ = writeln!(w);
     }
 }
+
+/// An address no map of this runtime covers (beyond the identity map's
+/// 512 GiB), so reading it is a translation fault.
+pub const UNMAPPED: u64 = 0xdead_0000_0000;
+
+/// Faults on purpose by reading [`UNMAPPED`] (a test of the crash path):
+/// the binary's `exception_handler` reports the synchronous abort and
+/// does not return to this code.
+pub fn fault_on_purpose() -> ! {
+    // SAFETY: the read cannot touch memory: no mapping covers `UNMAPPED`,
+    // so it traps before any access, and the handler never resumes here.
+    let v = unsafe { core::ptr::read_volatile(UNMAPPED as *const u64) };
+    panic!("read {v:#x} from unmapped {UNMAPPED:#x}");
+}

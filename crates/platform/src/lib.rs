@@ -17,7 +17,9 @@ use alloc::vec::Vec;
 use core::fmt;
 use fdt::Fdt;
 
+mod describe;
 mod validate;
+pub use describe::free_ranges;
 pub use validate::validate;
 
 /// A physical address range.
@@ -91,7 +93,7 @@ pub struct Timer {
 }
 
 /// Everything thindom takes from the DT.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Platform {
     pub model: String,
     pub memory: Vec<Region>,

@@ -157,6 +157,20 @@ pub fn version(v: &VersionInfo) -> String {
     o
 }
 
+/// An event channel's state as the `evtchn` command shows it.
+pub fn evtchn_state(s: &xen_hyp::EvtchnState) -> String {
+    use xen_hyp::EvtchnState as S;
+    match *s {
+        S::Closed => "closed".into(),
+        S::Unbound { remote } => format!("unbound (for dom {remote})"),
+        S::Interdomain { remote, remote_port } => format!("interdomain dom {remote} port {remote_port}"),
+        S::Pirq(n) => format!("pirq {n}"),
+        S::Virq(n) => format!("virq {n}"),
+        S::Ipi => "ipi".into(),
+        S::Unknown(n) => format!("unknown ({n})"),
+    }
+}
+
 /// Formats a duration in ns as `1d 02:03:04.567` / `02:03:04.567`.
 pub fn uptime(ns: u64) -> String {
     let ms = ns / 1_000_000;
@@ -296,5 +310,19 @@ mod tests {
     fn uptime_format() {
         assert_eq!(uptime(3_723_004_000_000), "01:02:03.004");
         assert_eq!(uptime(90_000_000_000_000), "1d 01:00:00.000");
+    }
+}
+
+#[cfg(test)]
+mod evtchn_tests {
+    use super::*;
+    use xen_hyp::EvtchnState as S;
+
+    #[test]
+    fn evtchn_states_read_as_words() {
+        assert_eq!(evtchn_state(&S::Unbound { remote: 3 }), "unbound (for dom 3)");
+        assert_eq!(evtchn_state(&S::Interdomain { remote: 1, remote_port: 4 }), "interdomain dom 1 port 4");
+        assert_eq!(evtchn_state(&S::Virq(3)), "virq 3");
+        assert_eq!(evtchn_state(&S::Unknown(9)), "unknown (9)");
     }
 }

@@ -27,7 +27,9 @@ extern crate alloc;
 mod create;
 mod lifecycle;
 mod machine;
+pub mod report;
 pub mod uuid;
+pub mod xl;
 
 #[cfg(test)]
 mod tests;
@@ -82,6 +84,8 @@ pub struct Toolstack<'a, X, M: Machine> {
     host: HostInfo,
     /// Domains created so far (UUID entropy).
     created: u64,
+    /// Xen's domains at the last look (`report`).
+    known: Option<report::Snapshot>,
 }
 
 impl<X, M: Machine> core::fmt::Debug for Toolstack<'_, X, M> {
@@ -92,7 +96,7 @@ impl<X, M: Machine> core::fmt::Debug for Toolstack<'_, X, M> {
 
 impl<'a, X: Hypervisor, M: Machine> Toolstack<'a, X, M> {
     pub fn new(xen: &'a X, machine: M, disk: BootDisk<'a>, host: HostInfo) -> Self {
-        Toolstack { xen, machine, disk, store: Daemon::default(), doms: BTreeMap::new(), host, created: 0 }
+        Toolstack { xen, machine, disk, store: Daemon::default(), doms: BTreeMap::new(), host, created: 0, known: None }
     }
 
     /// The boot disk (configurations and kernels).

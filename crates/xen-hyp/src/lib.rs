@@ -6,6 +6,9 @@
 //! the argument structs, checking interface versions, decoding results into
 //! Rust types—is here and runs the same on the host and on the target.
 //!
+//! [`SharedInfo`] is the shared-info page as atomic words: the 2-level
+//! event-channel bitmaps, the upcall flag and the wallclock.
+//!
 //! Design rules:
 //! - A wrapper passes Xen only pointers to memory it owns for the duration of
 //!   the call (locals, `Vec`s), so every `unsafe` call site has one argument
@@ -22,12 +25,14 @@ mod domctl;
 pub mod hvc;
 mod iface;
 mod ops;
+pub mod shared_info;
 mod sysctl;
 mod version;
 
 pub use domctl::{DomainConfig, Domctls, HvmParams};
 pub use iface::{EventChannels, EvtchnState, GrantError, GrantTables, Physmap};
 
+pub use shared_info::{SharedInfo, Wallclock};
 pub use sysctl::{DomainInfo, DomainState, PhysInfo};
 pub use version::{InterfaceVersions, VersionInfo, XEN_TARGET_MAJOR, XEN_TARGET_MINOR};
 pub use xen_abi::errno::Errno;

@@ -7,6 +7,7 @@
 //! algorithm of Linux's `gnttab_end_foreign_access_ref_v1`.
 
 use crate::idpool::{IdPool, PoolError};
+use crate::shared::SharedMem;
 use alloc::collections::BTreeMap;
 use core::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 use xen_abi::grant_table as gt;
@@ -124,6 +125,61 @@ impl<S: EntryStore> GrantTable<S> {
     }
 }
 
+/// The v1 entries of grant frames shared with Xen (`public/grant_table.h:
+/// grant_entry_v1`, 8 bytes each), accessed only atomically.
+#[derive(Debug, Clone, Copy)]
+pub struct GrantFrames {
+    mem: SharedMem,
+    entries: u32,
+}
+
+const ENTRY: usize = core::mem::size_of::<gt::GrantEntryV1>();
+const FLAGS: usize = core::mem::offset_of!(gt::GrantEntryV1, flags);
+const DOMID: usize = core::mem::offset_of!(gt::GrantEntryV1, domid);
+const FRAME: usize = core::mem::offset_of!(gt::GrantEntryV1, frame);
+
+impl GrantFrames {
+    /// The entries in `mem` (where the grant frames are mapped); `None`
+    /// unless it is 8-byte aligned.
+    pub fn new(mem: SharedMem) -> Option<Self> {
+        let entries = u32::try_from(mem.len() / ENTRY).ok()?;
+        mem.addr().is_multiple_of(ENTRY as u64).then_some(GrantFrames { mem, entries })
+    }
+
+    /// Offset of field `field` of entry `r`.
+    fn off(&self, r: u32, field: usize) -> usize {
+        assert!(r < self.entries, "grant ref {r} beyond {} entries", self.entries);
+        r as usize * ENTRY + field
+    }
+
+    /// `(domid, frame)` of entry `r`.
+    pub fn target(&self, r: u32) -> (DomId, u32) {
+        (
+            self.mem.load_u16(self.off(r, DOMID), Ordering::Acquire),
+            self.mem.load_u32(self.off(r, FRAME), Ordering::Acquire),
+        )
+    }
+}
+
+impl EntryStore for GrantFrames {
+    fn capacity(&self) -> u32 {
+        self.entries
+    }
+    fn flags(&self, r: u32) -> u16 {
+        self.mem.load_u16(self.off(r, FLAGS), Ordering::Acquire)
+    }
+    fn cas_flags(&self, r: u32, old: u16, new: u16) -> u16 {
+        self.mem.compare_exchange_u16(self.off(r, FLAGS), old, new)
+    }
+    fn set_target(&self, r: u32, domid: DomId, frame: u32) {
+        self.mem.store_u16(self.off(r, DOMID), domid, Ordering::Relaxed);
+        self.mem.store_u32(self.off(r, FRAME), frame, Ordering::Relaxed);
+    }
+    fn publish(&self, r: u32, flags: u16) {
+        self.mem.store_u16(self.off(r, FLAGS), flags, Ordering::Release);
+    }
+}
+
 /// An in-memory [`EntryStore`] (host tests, and a model of a peer that sets
 /// the busy bits as Xen would).
 #[derive(Debug)]
@@ -206,6 +262,41 @@ mod tests {
         t.grant(1, 2, true).unwrap();
         assert_eq!(t.grant(1, 3, true), Err(GrantError::Exhausted));
         assert_eq!(t.store().flags(9), gt::GTF_PERMIT_ACCESS | gt::GTF_READONLY);
+    }
+
+    #[test]
+    fn grant_frames_write_v1_entries_in_place() {
+        let mem = crate::shared::leaked(2 * 4096);
+        let mut t = GrantTable::new(GrantFrames::new(mem).unwrap());
+        assert_eq!(t.store().capacity(), 1024);
+        let r = t.grant(5, 0x4_0123, true).unwrap();
+        assert_eq!(r, 8);
+        let mut e = [0u8; 8];
+        mem.read(r as usize * 8, &mut e);
+        let flags = gt::GTF_PERMIT_ACCESS | gt::GTF_READONLY;
+        assert_eq!(e, [flags as u8, 0, 5, 0, 0x23, 0x01, 0x04, 0], "flags, domid, frame (little endian)");
+        assert_eq!(t.store().target(r), (5, 0x4_0123));
+        // The peer maps it: Xen sets GTF_reading in the shared entry.
+        mem.write_u8(r as usize * 8, (flags | gt::GTF_READING) as u8);
+        assert_eq!(t.revoke(r), Err(GrantError::InUse(r)));
+        mem.write_u8(r as usize * 8, flags as u8);
+        t.revoke(r).unwrap();
+        assert_eq!(t.store().flags(r), 0);
+        let last = t.grant(1, 1, false).unwrap();
+        assert!(last < 1024);
+    }
+
+    #[test]
+    fn grant_frames_need_alignment() {
+        let mem = crate::shared::leaked(64);
+        assert!(GrantFrames::new(mem.sub(4, 32).unwrap()).is_none());
+        assert_eq!(GrantFrames::new(mem.sub(8, 20).unwrap()).map(|f| f.capacity()), Some(2));
+    }
+
+    #[test]
+    #[should_panic(expected = "beyond")]
+    fn grant_frames_check_the_ref() {
+        GrantFrames::new(crate::shared::leaked(64)).unwrap().flags(8);
     }
 
     proptest! {

@@ -1,16 +1,16 @@
 //! Boot, console, and the test actions.
 
 use crate::xen::xen;
+use aarch64_rt::heap::{CountingHeap, StaticArena};
 use aarch64_rt::{entry, mmu, trap};
 use core::fmt::Write;
-use core::ptr::addr_of_mut;
 use xen_abi::{arch_arm as g, hvm, sched, DOMID_SELF};
-use xen_hyp::{EventChannels, HvmParams};
+use xen_hyp::{EventChannels, HvmParams, SharedInfo};
 use xencons::SharedPage as Shared;
 
 #[global_allocator]
-static HEAP: talc::Talck<spin::Mutex<()>, talc::ErrOnOom> = talc::Talc::new(talc::ErrOnOom).lock();
-static mut ARENA: [u8; 128 * 1024] = [0; 128 * 1024];
+static HEAP: CountingHeap = CountingHeap::new();
+static ARENA: StaticArena<{ 128 * 1024 }> = StaticArena::new();
 
 /// The PV console (address of the ring page and its event channel).
 static mut CONSOLE: (usize, u32) = (0, 0);
@@ -64,8 +64,9 @@ extern "C" fn rust_start(dtb: usize, _base: usize, _bad: usize) -> ! {
             (g::GUEST_MAGIC_BASE, g::GUEST_MAGIC_SIZE),
         ])
     };
-    // SAFETY: the arena is used only by the allocator.
-    let _ = unsafe { HEAP.lock().claim(talc::Span::from_array(addr_of_mut!(ARENA))) };
+    if let Some(mem) = ARENA.take() {
+        HEAP.claim(mem);
+    }
     let param = |i| xen().get_param(DOMID_SELF, i).unwrap_or(0);
     let (con_pfn, con_port) = (param(hvm::HVM_PARAM_CONSOLE_PFN), param(hvm::HVM_PARAM_CONSOLE_EVTCHN));
     // SAFETY: single-threaded boot, before any output.
@@ -154,21 +155,11 @@ fn store_checks(pfn: u64, port: u32) -> Option<Store> {
 }
 
 /// This page is replaced by Xen's shared info (event pending bits).
-#[repr(C, align(4096))]
-struct Page([u8; 4096]);
-static mut SHARED_INFO: Page = Page([0; 4096]);
-
-fn shared_info() -> usize {
-    addr_of_mut!(SHARED_INFO) as usize
-}
+static SHARED_INFO: SharedInfo = SharedInfo::new();
 
 /// Clears Xen's pending bit of `port` (2-level event channels).
 fn clear_pending(port: u32) {
-    let at = shared_info() + xen_abi::shared_info::EVTCHN_PENDING + (port as usize / 64) * 8;
-    // SAFETY: shared info is mapped over our page, which is 8-byte aligned
-    // and in bounds for every 2-level port; Xen updates it atomically.
-    let word = unsafe { &*(at as *const core::sync::atomic::AtomicU64) };
-    word.fetch_and(!(1u64 << (port % 64)), core::sync::atomic::Ordering::SeqCst);
+    SHARED_INFO.take_pending(port);
 }
 
 /// The PV control interface, as Linux's `drivers/xen/manage.c` does it:
@@ -203,8 +194,7 @@ fn echo(mut store: Option<(Store, u32)>) -> ! {
     let (addr, con_port) = unsafe { CONSOLE };
     // SAFETY: the console page is RAM of ours, mapped for our lifetime.
     let page = unsafe { Shared::new(addr) };
-    let blocking =
-        xen().add_to_physmap(xen_abi::memory::XENMAPSPACE_SHARED_INFO, 0, (shared_info() >> 12) as u64).is_ok();
+    let blocking = xen().add_to_physmap(xen_abi::memory::XENMAPSPACE_SHARED_INFO, 0, SHARED_INFO.pfn()).is_ok();
     if let Some((s, _)) = store.as_mut() {
         match pv_control(s) {
             Ok(()) => say!("testguest: PV control: watching control/shutdown"),

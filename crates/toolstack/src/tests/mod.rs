@@ -4,6 +4,7 @@
 
 mod create;
 mod lifecycle;
+mod xl;
 
 use crate::{BootDisk, HostInfo, Machine, Toolstack};
 use builder::GuestMemory;

@@ -4,29 +4,30 @@
 
 use crate::arch::cpu;
 use crate::guestmem::ForeignWriter;
-use crate::{evtchn, mm, xen::xen};
+use crate::{evtchn, gnttab, mm, xen::xen};
 use alloc::string::{String, ToString};
 use core::sync::atomic::{AtomicU32, Ordering};
 use toolstack::{BootDisk, HostInfo, Machine, Toolstack};
 use xen_abi::DomId;
 use xen_hyp::{hvc::Hvc, Errno, Xen};
-use xen_mm::Mapping;
-use xencons::{RingHost, RingPage, SharedPage};
-use xenstore::daemon::Daemon;
+use xen_mm::{Mapping, SharedMem};
+use xencons::{RingHost, RingPage};
 
-/// A ring page of another domain, foreign-mapped into our space.
+/// A ring page of another domain, foreign-mapped into our space: indexes
+/// with acquire/release atomics, data with volatile copies, never a
+/// reference into memory the other domain writes.
 #[derive(Debug)]
 pub struct MappedPage {
     map: Mapping,
-    page: SharedPage,
+    page: SharedMem,
 }
 
 impl RingPage for MappedPage {
     fn load(&self, o: usize) -> u32 {
-        self.page.load(o)
+        self.page.load_u32(o, Ordering::Acquire)
     }
     fn store(&self, o: usize, v: u32) {
-        self.page.store(o, v)
+        self.page.store_u32(o, v, Ordering::Release)
     }
     fn read(&self, o: usize, out: &mut [u8]) {
         self.page.read(o, out)
@@ -47,11 +48,13 @@ impl RingHost for KMachine {
 
     fn map_page(&mut self, dom: DomId, gfn: u64) -> Result<MappedPage, String> {
         let map = mm::map_foreign(dom, &[gfn]).map_err(|e| e.to_string())?;
-        // SAFETY: the mapping space is identity-mapped Normal memory, and
-        // the page stays mapped until `unmap_page` takes this value back;
-        // `SharedPage` never makes references into it.
-        let page = unsafe { SharedPage::new(map.addr() as usize) };
-        Ok(MappedPage { map, page })
+        match gnttab::shared_mem(map.addr(), 4096) {
+            Some(page) => Ok(MappedPage { map, page }),
+            None => {
+                let _ = mm::unmap_foreign(map);
+                Err("the mapping lies outside the shared space".into())
+            }
+        }
     }
 
     fn unmap_page(&mut self, page: MappedPage) {
@@ -124,17 +127,4 @@ pub fn init(disk: BootDisk<'static>, host: HostInfo) {
 /// Runs `f` with the toolstack (`None` before [`init`]).
 pub fn with<R>(f: impl FnOnce(&mut Ts) -> R) -> Option<R> {
     TS.lock().as_mut().map(f)
-}
-
-/// Runs `f` with the XenStore daemon.
-pub fn store<R>(f: impl FnOnce(&mut Daemon<MappedPage>, &mut KMachine) -> R) -> Option<R> {
-    with(|ts| {
-        let (s, m) = ts.store();
-        f(s, m)
-    })
-}
-
-/// The name of a domain.
-pub fn name(id: DomId) -> String {
-    with(|ts| ts.name(id)).unwrap_or_else(|| alloc::format!("(domain {id})"))
 }
