@@ -14,27 +14,10 @@ use xen_hyp::dispatch::{RoundRobin, Routes};
 use xen_hyp::InterfaceVersions;
 use xenstore::daemon::Served;
 
-/// Boot argument making thindom claim other sysctl/domctl interface
-/// versions in the boot check (`thindom.interface=0x14`): tests the check
-/// and the disabled commands against a real Xen. Only the check uses it.
-const PRETEND_INTERFACE_ARG: &str = "thindom.interface=";
-
 /// Boot argument that leaves the GIC alone and polls for events
 /// (`SCHEDOP_poll`), the fallback when the DT names no usable GIC or PPI:
 /// lets tests run the event loop in that mode too.
 const POLLED_UPCALLS_ARG: &str = "thindom.upcalls=poll";
-
-/// The interface versions the boot check probes Xen with.
-fn interface_to_check(bootargs: &str) -> InterfaceVersions {
-    let pretend = bootargs.split_whitespace().find_map(|w| w.strip_prefix(PRETEND_INTERFACE_ARG));
-    match pretend.and_then(|v| u32::from_str_radix(v.trim_start_matches("0x"), 16).ok()) {
-        Some(v) => {
-            log::warn!("{PRETEND_INTERFACE_ARG}{v:#x}: checking Xen's interface as if thindom spoke {v:#x}");
-            InterfaceVersions { sysctl: v, domctl: v }
-        }
-        None => InterfaceVersions::THINDOM,
-    }
-}
 
 #[no_mangle]
 extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
@@ -62,8 +45,12 @@ extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
         stats.normal_gib_blocks,
         stats.split_gibs
     );
-    give_free_ram_to_heap(&platform, (start, end), (dtb, blob.len()));
-    let interface_error = xen().check_interface_as(interface_to_check(&platform.bootargs)).err();
+    give_free_ram_to_heap(&platform, (start, end), blob);
+    let (versions, pretend) = InterfaceVersions::to_check(&platform.bootargs);
+    if let Some(v) = pretend {
+        log::warn!("{}{v:#x}: checking Xen's interface as if thindom spoke {v:#x}", InterfaceVersions::PRETEND_ARG);
+    }
+    let interface_error = xen().check_interface_as(versions).err();
     if let Some(e) = &interface_error {
         log::error!("{e}");
     }
@@ -80,40 +67,24 @@ extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
         },
     );
     if boot.interface_error.is_none() {
-        autostart();
+        for (name, r) in ts::with(|ts| ts.autostart()).unwrap_or_default() {
+            match r {
+                Ok(id) => log::info!("autostart: {name} is domain {id}"),
+                Err(e) => log::error!("autostart: {name}: {e}"),
+            }
+        }
     }
     shell_loop(&boot)
 }
 
-/// Creates the configurations marked `autostart = 1`.
-fn autostart() {
-    let configs = ts::with(|ts| ts.disk().configs()).unwrap_or_default();
-    for c in configs {
-        if xlcfg::DomainConfig::from_text(&c.text).is_ok_and(|d| d.autostart) {
-            match ts::with(|ts| ts.create(&c.name, &[], false)) {
-                Some(Ok(id)) => log::info!("autostart: {} is domain {id}", c.name),
-                Some(Err(e)) => log::error!("autostart: {}: {e}", c.name),
-                None => {}
-            }
-        }
-    }
-}
-
-fn give_free_ram_to_heap(p: &Platform, image: (usize, usize), dtb: (usize, usize)) {
-    let mut used = alloc::vec![(image.0 as u64, image.1 as u64), (dtb.0 as u64, (dtb.0 + dtb.1) as u64)];
-    if let Some(r) = p.initrd {
-        used.push((r.base, r.end()));
-    }
-    let page = |x: u64| x & !0xfff;
-    for bank in &p.memory {
-        for (b, e) in platform::free_ranges(*bank, &used) {
-            let (b, e) = (page(b + 0xfff), page(e));
-            if e > b && e - b >= 1 << 20 {
-                // SAFETY: free RAM of our own bank, mapped Normal, not used
-                // by the image, the DT or the initrd.
-                unsafe { heap::HEAP.add_region(b as usize, (e - b) as usize) };
-            }
-        }
+/// Gives Dom0's free RAM (all but the image, the DT and the initrd) to
+/// the heap.
+fn give_free_ram_to_heap(p: &Platform, image: (usize, usize), dtb: &[u8]) {
+    let dtb = (dtb.as_ptr() as u64, dtb.as_ptr() as u64 + dtb.len() as u64);
+    for (b, e) in p.free_ram(&[(image.0 as u64, image.1 as u64), dtb]) {
+        // SAFETY: free RAM of our own banks, mapped Normal by the full map,
+        // outside the image, the DT and the initrd: nothing else uses it.
+        unsafe { heap::HEAP.add_region(b as usize, (e - b) as usize) };
     }
     log::info!("heap: {} KiB", heap::stats().total / 1024);
 }

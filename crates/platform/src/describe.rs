@@ -49,6 +49,25 @@ impl Platform {
     }
 }
 
+impl Platform {
+    /// Dom0's free RAM: every bank less the `used` ranges (`[start, end)`:
+    /// image, device tree; the initrd is cut out too), in whole pages,
+    /// pieces of at least 1 MiB.
+    pub fn free_ram(&self, used: &[(u64, u64)]) -> Vec<(u64, u64)> {
+        let mut used = used.to_vec();
+        if let Some(r) = self.initrd {
+            used.push((r.base, r.end()));
+        }
+        let page = |x: u64| x & !0xfff;
+        self.memory
+            .iter()
+            .flat_map(|bank| free_ranges(*bank, &used))
+            .map(|(b, e)| (page(b + 0xfff), page(e)))
+            .filter(|&(b, e)| e > b && e - b >= 1 << 20)
+            .collect()
+    }
+}
+
 /// The parts of `bank` left once the `used` ranges (`[start, end)`) are
 /// cut out, as `[start, end)` pairs, in order.
 pub fn free_ranges(bank: Region, used: &[(u64, u64)]) -> Vec<(u64, u64)> {
@@ -74,6 +93,21 @@ mod tests {
         assert_eq!(free_ranges(bank, &[(0x2000, 0x3000), (0x9000, 0xb000)]), [(0x1000, 0x2000), (0x3000, 0x9000)]);
         assert_eq!(free_ranges(bank, &[(0, 0x20000)]), []);
         assert_eq!(free_ranges(bank, &[(0xb000, 0xc000)]), [(0x1000, 0xa000)]);
+    }
+
+    #[test]
+    fn free_ram_skips_image_initrd_and_crumbs() {
+        let p = Platform {
+            memory: vec![Region { base: 0x4000_0000, size: 0x1000_0000 }],
+            initrd: Some(Region { base: 0x4800_0000, size: 0x10_0800 }),
+            ..Platform::default()
+        };
+        let free = p.free_ram(&[(0x4000_0000, 0x4010_0000), (0x4f00_0000, 0x4ff8_0000)]);
+        assert_eq!(
+            free,
+            [(0x4010_0000, 0x4800_0000), (0x4810_1000, 0x4f00_0000)],
+            "the piece after the DT is under 1 MiB"
+        );
     }
 
     #[test]

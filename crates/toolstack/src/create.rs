@@ -42,6 +42,14 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
         self.create_with_uuid(name, overrides, paused, None)
     }
 
+    /// Creates every configuration marked `autostart = 1`, in boot-disk
+    /// order; returns each one's name and what became of it.
+    pub fn autostart(&mut self) -> Vec<(String, Result<DomId, String>)> {
+        let configs = self.disk.configs();
+        let auto = configs.iter().filter(|c| DomainConfig::from_text(&c.text).is_ok_and(|d| d.autostart));
+        auto.map(|c| (c.name.clone(), self.create(&c.name, &[], false))).collect()
+    }
+
     /// [`Toolstack::create`], keeping `uuid` when a domain is restarted
     /// (as xl does).
     pub(crate) fn create_with_uuid(

@@ -6,7 +6,7 @@
 use alloc::vec::Vec;
 use builder::GuestMemory;
 use xen_abi::DomId;
-use xen_hyp::{DomainInfo, Domctls, EventChannels, HvmParams, Hypercall, Physmap, Result, Xen};
+use xen_hyp::{DomainInfo, Domctls, EventChannels, HvmParams, Hypercall, PhysInfo, Physmap, Result, VersionInfo, Xen};
 use xencons::RingHost;
 
 /// The hypercalls a toolstack makes.
@@ -15,6 +15,18 @@ pub trait Hypervisor: Domctls + Physmap + EventChannels + HvmParams {
     fn domain_list(&self) -> Result<Vec<DomainInfo>>;
     /// `SCHEDOP_remote_shutdown` of `dom` with `reason`.
     fn shut_down(&self, dom: DomId, reason: u32) -> Result<()>;
+    /// `XEN_SYSCTL_physinfo`.
+    fn physinfo(&self) -> Result<PhysInfo>;
+    /// Version, extraversion, changeset, capabilities... (`xen_version`).
+    fn version_info(&self) -> Result<VersionInfo>;
+    /// The scheduler's id (`XEN_SYSCTL_sched_id`).
+    fn sched_id(&self) -> Result<u32>;
+    /// CPUs in no cpupool.
+    fn free_cpus(&self, max_cpu_id: u32) -> Result<u32>;
+    /// `(sharing freed pages, sharing used frames)` (`XENMEM_get_sharing_*`).
+    fn sharing(&self) -> Result<(u64, u64)>;
+    /// Xen's console ring, at most `max` bytes; `clear` empties it.
+    fn console_ring(&self, max: usize, clear: bool) -> Result<Vec<u8>>;
 }
 
 impl<H: Hypercall> Hypervisor for Xen<H> {
@@ -23,6 +35,24 @@ impl<H: Hypercall> Hypervisor for Xen<H> {
     }
     fn shut_down(&self, dom: DomId, reason: u32) -> Result<()> {
         self.remote_shutdown(dom, reason)
+    }
+    fn physinfo(&self) -> Result<PhysInfo> {
+        Xen::physinfo(self)
+    }
+    fn version_info(&self) -> Result<VersionInfo> {
+        Xen::version_info(self)
+    }
+    fn sched_id(&self) -> Result<u32> {
+        Xen::sched_id(self)
+    }
+    fn free_cpus(&self, max_cpu_id: u32) -> Result<u32> {
+        Xen::free_cpus(self, max_cpu_id)
+    }
+    fn sharing(&self) -> Result<(u64, u64)> {
+        Ok((self.sharing_freed_pages()?, self.sharing_used_frames()?))
+    }
+    fn console_ring(&self, max: usize, clear: bool) -> Result<Vec<u8>> {
+        self.read_console_all(max, clear)
     }
 }
 

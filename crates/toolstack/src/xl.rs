@@ -27,7 +27,10 @@ const fn cmd(name: &'static str, usage: &'static str, help: &'static str, needs_
 
 /// The commands, in `help` order.
 pub const COMMANDS: &[XlCommand] = &[
+    cmd("version", "version", "Xen version, extraversion, changeset, capabilities", false),
+    cmd("info", "info", "host and Xen information (like xl info)", true),
     cmd("list", "list", "list domains (like xl list)", true),
+    cmd("dmesg", "dmesg [-c]", "Xen's console ring (like xl dmesg); -c clears it", true),
     cmd(
         "create",
         "create <cfg> [-p] [-c] [k=v..]",
@@ -53,6 +56,10 @@ pub const COMMANDS: &[XlCommand] = &[
     cmd("xenstore", "xenstore", "XenStore statistics (nodes, watches, connections)", false),
 ];
 
+/// Most of Xen's console ring `dmesg` reads (Xen's default ring is 16 KiB;
+/// `conring_size=` can make it larger).
+pub const DMESG_MAX: usize = 1 << 20;
+
 /// Nodes `xenstore-ls` prints at most.
 pub const LS_BUDGET: usize = 2000;
 
@@ -76,7 +83,21 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
     pub fn xl(&mut self, out: &mut dyn Write, name: &str, args: &[String]) -> Option<Outcome> {
         let mut o = Out(out);
         let r = match name {
+            "version" => match self.xen.version_info() {
+                Ok(v) => Ok(o.text(&shell::format::version(&v))),
+                Err(e) => Err(format!("version: xen_version failed: {e}")),
+            },
+            "info" => self.xl_info(&mut o),
             "list" => self.xl_list(&mut o),
+            "dmesg" => {
+                // Read first, print after: with `console_to_ring` what is
+                // printed goes into the ring too.
+                let clear = args.iter().any(|a| a == "-c");
+                match self.xen.console_ring(DMESG_MAX, clear) {
+                    Ok(bytes) => Ok(o.text(&String::from_utf8_lossy(&bytes))),
+                    Err(e) => Err(format!("dmesg: XEN_SYSCTL_readconsole failed: {e}")),
+                }
+            }
             "create" => return Some(self.xl_create(&mut o, args)),
             "destroy" => self.on_domain(&mut o, "destroy", args, |ts, id| ts.destroy(id)),
             "shutdown" => self.xl_shutdown(&mut o, "shutdown", args, sched::SHUTDOWN_POWEROFF),
@@ -108,6 +129,33 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
     fn xl_list(&mut self, o: &mut Out<'_>) -> Result<(), String> {
         let d = self.xen.domain_list().map_err(|e| format!("list: XEN_SYSCTL_getdomaininfolist failed: {e}"))?;
         o.text(&shell::format::list(&d, &|id| self.name(id)));
+        Ok(())
+    }
+
+    fn xl_info(&mut self, o: &mut Out<'_>) -> Result<(), String> {
+        let r = (|| {
+            let x = self.xen;
+            let p = x.physinfo()?;
+            let v = x.version_info()?;
+            let s = x.sched_id()?;
+            let d0 = x.domain_list()?.into_iter().find(|d| d.domid == 0).unwrap_or_default();
+            let (freed, used) = x.sharing()?;
+            let version = env!("CARGO_PKG_VERSION");
+            let extra = shell::format::HostExtra {
+                // What `uname` would say of Dom0, as xl prints it.
+                host: "thindom".into(),
+                release: version.into(),
+                version: format!("thindom {version} (no_std Rust Dom0)"),
+                machine: "aarch64".into(),
+                free_cpus: x.free_cpus(p.max_cpu_id).ok(),
+                sharing_freed_pages: freed,
+                sharing_used_frames: used,
+                dom0_mem_kib: d0.mem_kib(),
+                dom0_vcpus: d0.nr_online_vcpus,
+            };
+            Ok::<_, xen_hyp::Errno>(shell::format::info(&p, &v, s, &extra))
+        })();
+        o.text(&r.map_err(|e| format!("info: {e}"))?);
         Ok(())
     }
 

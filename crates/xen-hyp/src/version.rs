@@ -42,6 +42,34 @@ impl InterfaceVersions {
     /// What thindom's ABI (`xen-abi`) mirrors: Xen 4.17's.
     pub const THINDOM: InterfaceVersions =
         InterfaceVersions { sysctl: abi::XEN_SYSCTL_INTERFACE_VERSION, domctl: dabi::XEN_DOMCTL_INTERFACE_VERSION };
+
+    /// Boot argument making Dom0 claim other sysctl/domctl interface
+    /// versions in the boot check (`thindom.interface=0x14`): tests the
+    /// check and the disabled commands against a real Xen.
+    pub const PRETEND_ARG: &'static str = "thindom.interface=";
+
+    /// The versions to probe Xen with: [`Self::THINDOM`], or what
+    /// [`Self::PRETEND_ARG`] on the command line says (`Some` then).
+    pub fn to_check(bootargs: &str) -> (InterfaceVersions, Option<u32>) {
+        let pretend = bootargs.split_whitespace().find_map(|w| w.strip_prefix(Self::PRETEND_ARG));
+        match pretend.and_then(|v| u32::from_str_radix(v.trim_start_matches("0x"), 16).ok()) {
+            Some(v) => (InterfaceVersions { sysctl: v, domctl: v }, Some(v)),
+            None => (Self::THINDOM, None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod pretend_tests {
+    use super::*;
+
+    #[test]
+    fn the_pretend_argument_overrides_both_versions() {
+        assert_eq!(InterfaceVersions::to_check("console=hvc0"), (InterfaceVersions::THINDOM, None));
+        let (v, p) = InterfaceVersions::to_check("a thindom.interface=0x14 b");
+        assert_eq!((v.sysctl, v.domctl, p), (0x14, 0x14, Some(0x14)));
+        assert_eq!(InterfaceVersions::to_check("thindom.interface=zz").1, None);
+    }
 }
 
 /// Interface versions tried when Xen refuses ours, to name the one it

@@ -157,3 +157,22 @@ fn machine_failures_leave_nothing_behind() {
     assert!(e.contains("xenstore: mapping gfn"), "{e}");
     assert_eq!(footprint(&ts, &xen), before);
 }
+
+#[test]
+fn autostart_creates_what_is_marked() {
+    let xen = sim();
+    let k = image();
+    let disk = bootfs::write(&[
+        ("a.cfg", b"name = 'a'\nkernel = 'Image'\nmemory = 16\nautostart = 1\n"),
+        ("b.cfg", b"name = 'b'\nkernel = 'Image'\nmemory = 16\n"),
+        ("c.cfg", b"name = 'c'\nkernel = 'missing'\nmemory = 16\nautostart = 1\n"),
+        ("Image", &k),
+    ]);
+    let mut ts = toolstack(&xen, &disk);
+    let r = ts.autostart();
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[0], ("a.cfg".into(), Ok(7)));
+    assert_eq!(r[1].0, "c.cfg");
+    assert!(r[1].1.as_ref().unwrap_err().contains("not found"));
+    assert_eq!(ts.domains().count(), 1);
+}

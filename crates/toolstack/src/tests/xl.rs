@@ -36,6 +36,21 @@ fn create_list_destroy_as_xl_prints_them() {
 }
 
 #[test]
+fn host_commands_as_xl_prints_them() {
+    let (xen, disk) = (sim(), ramdisk());
+    let mut ts = toolstack(&xen, &disk);
+    let (_, out) = run(&mut ts, "info");
+    assert!(out.contains("\nnr_cpus                : 2\n"), "{out}");
+    assert!(out.contains("xen_version            : 4.17.5\n"), "{out}");
+    assert!(out.contains("xen_scheduler          : credit2\n"), "{out}");
+    assert!(out.starts_with("host                   : thindom\n"), "{out}");
+    assert_eq!(run(&mut ts, "dmesg").1, "(XEN) hello\n");
+    assert!(run(&mut ts, "version").1.contains("4.17"));
+    xen.raw().fail_next(-1);
+    assert_eq!(run(&mut ts, "info").1, "info: EPERM (Operation not permitted)\n");
+}
+
+#[test]
 fn shutdown_reboot_and_flags() {
     let (xen, disk) = (sim(), ramdisk());
     let mut ts = toolstack(&xen, &disk);
