@@ -3,9 +3,8 @@
 //! ring, Dom0's heap and event channels, selftest, poweroff...).
 
 use crate::boot::{describe_platform, Boot};
-use crate::{console, heap, println, terminal, ts, xen::xen};
-use alloc::format;
-use alloc::string::{String, ToString};
+use crate::{console, heap, println, terminal, ts};
+use alloc::string::String;
 use shell::format as fmt;
 use toolstack::xl::{Outcome, COMMANDS as XL};
 
@@ -24,9 +23,6 @@ const fn cmd(name: &'static str, usage: &'static str, help: &'static str, run: f
 /// The machine's commands, in `help` order (the toolstack's follow).
 pub const COMMANDS: &[Command] = &[
     cmd("help", "help", "list the commands", help),
-    cmd("version", "version", "Xen version, extraversion, changeset, capabilities", version),
-    cmd("info", "info", "host and Xen information (like xl info)", info),
-    cmd("dmesg", "dmesg [-c]", "Xen's console ring (like xl dmesg); -c clears it", dmesg),
     cmd("uptime", "uptime", "time since thindom started", uptime),
     cmd("mem", "mem", "thindom's heap usage", mem),
     cmd("evtchn", "evtchn", "Dom0's bound event channels and their state", evtchn_cmd),
@@ -52,7 +48,7 @@ pub fn execute(boot: &Boot, line: &str) {
         if !reboot_machine && c.needs_xen && !boot.require_interface(c.name) {
             return;
         }
-        let mut out = console::RawWriter::new();
+        let mut out = console::writer();
         let outcome = ts::with(|ts| ts.xl(&mut out, name, args)).flatten();
         drop(out);
         match outcome {
@@ -72,62 +68,6 @@ fn help(_: &Boot, _: &[String]) {
     let machine = COMMANDS.iter().map(|c| (c.usage, c.help));
     for (usage, help) in machine.chain(XL.iter().filter(|c| c.name != "reboot").map(|c| (c.usage, c.help))) {
         println!("  {usage:<14} {help}");
-    }
-}
-
-fn version(_: &Boot, _: &[String]) {
-    match xen().version_info() {
-        Ok(v) => crate::print!("{}", fmt::version(&v)),
-        Err(e) => println!("version: xen_version failed: {e}"),
-    }
-}
-
-fn info(boot: &Boot, _: &[String]) {
-    if !boot.require_interface("info") {
-        return;
-    }
-    let r = (|| {
-        let p = xen().physinfo()?;
-        let v = xen().version_info()?;
-        let s = xen().sched_id()?;
-        let d0 = xen().domains()?.into_iter().find(|d| d.domid == 0).unwrap_or_default();
-        let extra = fmt::HostExtra {
-            // What `uname` would say of Dom0, as xl prints it.
-            host: "thindom".into(),
-            release: env!("CARGO_PKG_VERSION").into(),
-            version: format!("thindom {} (no_std Rust Dom0)", env!("CARGO_PKG_VERSION")),
-            machine: "aarch64".into(),
-            free_cpus: xen().free_cpus(p.max_cpu_id).ok(),
-            sharing_freed_pages: xen().sharing_freed_pages()?,
-            sharing_used_frames: xen().sharing_used_frames()?,
-            dom0_mem_kib: d0.mem_kib(),
-            dom0_vcpus: d0.nr_online_vcpus,
-        };
-        Ok::<_, xen_hyp::Errno>(fmt::info(&p, &v, s, &extra))
-    })();
-    match r {
-        Ok(s) => crate::print!("{s}"),
-        Err(e) => println!("info: {e}"),
-    }
-}
-
-/// Most of Xen's console ring `dmesg` reads (Xen's default ring is 16 KiB;
-/// `conring_size=` can make it larger).
-const DMESG_MAX: usize = 1 << 20;
-
-fn dmesg(boot: &Boot, args: &[String]) {
-    if !boot.require_interface("dmesg") {
-        return;
-    }
-    let clear = args.iter().any(|a| a == "-c");
-    // Read first, print after: with `console_to_ring` what we print goes
-    // into the ring too, and reading while printing would never end.
-    match xen().read_console_all(DMESG_MAX, clear) {
-        Ok(bytes) => {
-            let mut w = console::RawWriter::new();
-            let _ = core::fmt::Write::write_str(&mut w, &String::from_utf8_lossy(&bytes));
-        }
-        Err(e) => println!("dmesg: XEN_SYSCTL_readconsole failed: {e}"),
     }
 }
 
@@ -164,22 +104,7 @@ fn crash(_: &Boot, _: &[String]) {
 }
 
 fn evtchn_cmd(_: &Boot, _: &[String]) {
-    println!("port  name                state                         vcpu  masked  events");
-    for p in crate::evtchn::ports() {
-        let (state, vcpu) = match p.state {
-            Ok((s, v)) => (fmt::evtchn_state(&s), v.to_string()),
-            Err(e) => (format!("status failed: {e}"), "-".to_string()),
-        };
-        println!(
-            "{:>4}  {:<18}  {:<28}  {:>4}  {:<6}  {:>6}",
-            p.port,
-            p.name,
-            state,
-            vcpu,
-            if p.masked { "yes" } else { "no" },
-            p.count
-        );
-    }
+    crate::print!("{}", fmt::evtchn_table(&crate::evtchn::ports()));
     println!(
         "upcalls: {} ({}), timer interrupts {}",
         crate::evtchn::UPCALLS.load(core::sync::atomic::Ordering::Relaxed),
@@ -195,6 +120,6 @@ fn gnttab_cmd(_: &Boot, _: &[String]) {
 
 fn selftest(boot: &Boot, _: &[String]) {
     if boot.require_interface("selftest") {
-        crate::selftest::run();
+        ::selftest::run(&crate::selftest::KDom0, &mut crate::selftest::Lines);
     }
 }

@@ -19,7 +19,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use xen_abi::{memory, DomId, DOMID_SELF};
-use xen_hyp::{Errno, EventChannels, EvtchnState, SharedInfo};
+use xen_hyp::{Errno, EventChannels, SharedInfo};
 
 /// Ports addressable by the 2-level ABI on a 64-bit guest.
 pub const MAX_PORTS: u32 = xen_hyp::shared_info::NR_PORTS;
@@ -215,27 +215,15 @@ pub fn close(port: u32) -> Result<(), Errno> {
     r
 }
 
-/// One row of `evtchn`.
-#[derive(Debug, Clone)]
-pub struct PortInfo {
-    pub port: u32,
-    pub name: String,
-    pub state: Result<(EvtchnState, u32), Errno>,
-    pub count: u32,
-    pub masked: bool,
-}
-
-/// Our bound ports with Xen's view of each.
-pub fn ports() -> Vec<PortInfo> {
+/// Our bound ports with Xen's view of each (the `evtchn` table).
+pub fn ports() -> Vec<shell::format::PortRow> {
     let names: Vec<(u32, String)> = NAMES.lock().iter().map(|(p, n)| (*p, n.clone())).collect();
-    names
-        .into_iter()
-        .map(|(port, name)| PortInfo {
-            port,
-            name,
-            state: xen().status(DOMID_SELF, port),
-            count: count(port),
-            masked: SHARED_INFO.is_masked(port),
-        })
-        .collect()
+    let row = |(port, name)| shell::format::PortRow {
+        port,
+        name,
+        state: xen().status(DOMID_SELF, port),
+        count: count(port),
+        masked: SHARED_INFO.is_masked(port),
+    };
+    names.into_iter().map(row).collect()
 }

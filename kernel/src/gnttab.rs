@@ -7,9 +7,9 @@
 
 use crate::{mm, xen::xen};
 use alloc::vec::Vec;
-use xen_abi::{grant_table as gt, memory, DomId, DOMID_SELF};
+use xen_abi::{memory, DomId, DOMID_SELF};
 use xen_hyp::{GrantError as HypGrantError, GrantTables};
-use xen_mm::{GrantError, GrantFrames, GrantTable, SharedMem, SharedSpace, SpaceError};
+use xen_mm::{GrantError, GrantFrames, GrantTable, SharedMem, SharedSpace};
 
 /// Grant frames mapped at boot (512 v1 entries each).
 pub const FRAMES: u32 = 4;
@@ -81,57 +81,22 @@ pub fn usage() -> (usize, u32) {
     TABLE.lock().as_ref().map_or((0, 0), |t| (t.granted().count(), t.free_refs()))
 }
 
-/// Why mapping another domain's grant failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MapError {
-    /// No page of mapping space (none set up, or all in use).
-    NoSpace(Option<SpaceError>),
-    /// Xen refused the map (`GNTTABOP_map_grant_ref` errno or `GNTST_*`).
-    Grant(HypGrantError),
-}
-
-impl core::fmt::Display for MapError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            MapError::NoSpace(None) => write!(f, "no mapping space (Xen listed no extended regions)"),
-            MapError::NoSpace(Some(e)) => write!(f, "no page of mapping space free: {e:?}"),
-            MapError::Grant(e) => write!(f, "{e}"),
-        }
-    }
-}
-
 /// Another domain's grant mapped into our space.
-#[derive(Debug)]
-pub struct GrantMap {
-    pub addr: u64,
-    pub handle: u32,
-}
-
-impl GrantMap {
-    /// The mapped page.
-    pub fn page(&self) -> Option<SharedMem> {
-        shared_mem(self.addr, 4096)
-    }
-}
+pub use xen_mm::{GrantMap, MapError};
 
 /// Maps `domid`'s grant `gref` at a page of mapping space.
 pub fn map(domid: DomId, gref: u32, readonly: bool) -> Result<GrantMap, MapError> {
-    let pfn = mm::with(|m| m.space_mut().alloc(1)).ok_or(MapError::NoSpace(None))?;
-    let pfn = pfn.map_err(|e| MapError::NoSpace(Some(e)))?;
-    match xen().map_grant(domid, gref, pfn << 12, readonly) {
-        Ok(handle) => Ok(GrantMap { addr: pfn << 12, handle }),
-        Err(e) => {
-            let _ = mm::with(|m| m.space_mut().free(pfn, 1));
-            Err(MapError::Grant(e))
-        }
-    }
+    mm::with(|m| m.map_grant(xen(), domid, gref, readonly)).unwrap_or(Err(MapError::NoSpace(None)))
+}
+
+/// The page a grant mapping shows.
+pub fn page(m: &GrantMap) -> Option<SharedMem> {
+    shared_mem(m.addr, 4096)
 }
 
 /// Unmaps a grant mapping and returns its page.
 pub fn unmap(m: GrantMap) -> Result<(), HypGrantError> {
-    xen().unmap_grant(m.addr, m.handle)?;
-    let _ = mm::with(|s| s.space_mut().free(m.addr >> 12, 1));
-    Ok(())
+    mm::with(|s| s.unmap_grant(xen(), m)).unwrap_or(Ok(()))
 }
 
 /// Copies `len` bytes from `domid`'s grant `gref` (at `src_off`) into our
@@ -144,16 +109,5 @@ pub fn copy_from(
     dst_off: u16,
     len: u16,
 ) -> Result<(), HypGrantError> {
-    let mut op = [gt::GnttabCopy {
-        source: gt::GnttabCopyPtr { u: u64::from(gref), domid, offset: src_off, _pad: 0 },
-        dest: gt::GnttabCopyPtr { u: dst_pfn, domid: DOMID_SELF, offset: dst_off, _pad: 0 },
-        len,
-        flags: gt::GNTCOPY_SOURCE_GREF,
-        ..Default::default()
-    }];
-    xen().copy(&mut op).map_err(HypGrantError::Hypercall)?;
-    match op[0].status {
-        gt::GNTST_OKAY => Ok(()),
-        s => Err(HypGrantError::Status(s)),
-    }
+    xen_mm::copy_from_grant(xen(), (domid, gref, src_off), (dst_pfn, dst_off), len)
 }

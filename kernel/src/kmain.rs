@@ -123,26 +123,22 @@ fn init_xen_interfaces(p: &Platform) {
 struct Service {
     name: &'static str,
     ports: fn() -> Vec<u32>,
-    serve: fn(&Boot, u32),
+    serve: fn(u32),
 }
 
 /// Every service, in priority order for a port two of them claim.
 const SERVICES: [Service; 4] = [
     // Console input is read at the top of every loop turn; the
     // notification only wakes the loop.
-    Service { name: "shell", ports: || console_port().into_iter().collect(), serve: |_, _| {} },
-    Service { name: "dom_exc", ports: || ts::dom_exc_port().into_iter().collect(), serve: |_, _| on_dom_exc() },
-    Service {
-        name: "consoles",
-        ports: || ts::with(|ts| ts.console_ports()).unwrap_or_default(),
-        serve: |_, p| on_console(p),
-    },
+    Service { name: "shell", ports: || console_port().into_iter().collect(), serve: |_| {} },
+    Service { name: "dom_exc", ports: || ts::dom_exc_port().into_iter().collect(), serve: |_| on_dom_exc() },
+    Service { name: "consoles", ports: || ts::with(|t| t.console_ports()).unwrap_or_default(), serve: on_console },
     Service {
         name: "xenstore",
-        ports: || ts::with(|ts| ts.store_ports()).unwrap_or_default(),
-        serve: |_, p| {
-            if ts::with(|ts| ts.store_event(p)) == Some(Served::More) {
-                // Come back for the rest after the others had their turn.
+        ports: || ts::with(|t| t.store_ports()).unwrap_or_default(),
+        // Come back for the rest after the others had their turn.
+        serve: |p| {
+            if ts::with(|t| t.store_event(p)) == Some(Served::More) {
                 evtchn::requeue(p);
             }
         },
@@ -156,20 +152,15 @@ fn console_port() -> Option<u32> {
     Some(CONSOLE_PORT.load(Ordering::SeqCst)).filter(|&p| p != u32::MAX)
 }
 
-/// `VIRQ_DOM_EXC`: report, act on `on_*`, and follow the attached console.
+/// `VIRQ_DOM_EXC`: the toolstack reports and acts; the terminal shows
+/// the attached guest's last words first, and detaches if it is gone.
 fn on_dom_exc() {
-    for line in ts::with(|ts| ts.report_changes()).unwrap_or_default() {
+    let attached = terminal::attached();
+    let show = |t: &ts::Ts| attached.into_iter().for_each(|id| terminal::show_since(t, id));
+    for line in ts::with(|t| t.dom_exc(show)).unwrap_or_default() {
         log::info!("{line}");
     }
-    // Show the last words of a guest that is going away.
-    ts::with(|ts| ts.drain_consoles());
-    if let Some(id) = terminal::attached() {
-        terminal::print_new_output(id);
-    }
-    ts::with(|ts| ts.on_dom_exc());
-    // What the toolstack just did is reported by it already.
-    ts::with(|ts| ts.refresh_known());
-    if terminal::attached().is_some_and(|id| ts::with(|ts| ts.console_stats(id)).flatten().is_none()) {
+    if attached.is_some_and(|id| ts::with(|t| t.console_stats(id)).flatten().is_none()) {
         terminal::detach("the domain is gone");
     }
 }
@@ -177,7 +168,7 @@ fn on_dom_exc() {
 /// A guest console notification: one bounded drain.
 fn on_console(port: u32) {
     if let Some(id) = ts::with(|ts| ts.console_event(port)).flatten() {
-        terminal::print_new_output(id);
+        terminal::on_output(id);
     }
 }
 
@@ -186,12 +177,12 @@ fn on_console(port: u32) {
 /// order (`xen_hyp::dispatch`), so a guest that notifies without pause
 /// cannot starve the shell, another guest's console or XenStore.
 /// `timeout_ns` bounds the wait when console input must be polled.
-fn serve_events(boot: &Boot, rr: &mut RoundRobin, timeout_ns: Option<u64>) {
+fn serve_events(rr: &mut RoundRobin, timeout_ns: Option<u64>) {
     let routes = Routes::new(SERVICES.iter().enumerate().map(|(i, s)| (i, (s.ports)())));
     let pending = evtchn::wait_all(&routes.ports(), timeout_ns);
     for port in rr.order(&pending) {
         match routes.service(port) {
-            Some(i) => (SERVICES[i].serve)(boot, port),
+            Some(i) => (SERVICES[i].serve)(port),
             None => log::warn!("event on port {port}, which no service claims"),
         }
     }
@@ -215,20 +206,19 @@ fn shell_loop(boot: &Boot) -> ! {
     loop {
         let n = xen().console_read(&mut buf).unwrap_or(0);
         if n > 0 {
-            match terminal::attached() {
-                Some(id) => terminal::forward_input(id, &buf[..n]),
-                None => feed_shell(boot, &mut ed, &buf[..n]),
+            if !terminal::typed(&buf[..n]) {
+                feed_shell(boot, &mut ed, &buf[..n]);
             }
             continue;
         }
         // Without VIRQ_CONSOLE, come back every 10 ms to poll for input.
         let timeout = console_port().is_none().then_some(10_000_000);
-        serve_events(boot, &mut rr, timeout);
+        serve_events(&mut rr, timeout);
     }
 }
 
 fn feed_shell(boot: &Boot, ed: &mut LineEditor, bytes: &[u8]) {
-    let mut out = console::RawWriter::new();
+    let mut out = console::writer();
     for &b in bytes {
         match ed.feed(b, &mut out) {
             Event::None => {}
@@ -247,11 +237,11 @@ fn feed_shell(boot: &Boot, ed: &mut LineEditor, bytes: &[u8]) {
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    let mut w = console::RawWriter::new();
+    let mut w = console::writer();
     let _ = core::fmt::Write::write_fmt(
         &mut w,
         format_args!("\n*** thindom panic: {info}\n*** thindom: shutting down (SHUTDOWN_crash)\n"),
     );
     drop(w);
-    crate::xen::crash_shutdown()
+    crate::xen::shutdown(xen_abi::sched::SHUTDOWN_CRASH)
 }

@@ -1,327 +1,121 @@
-//! `selftest`: exercises each Xen interface against the real hypervisor
-//! and prints one PASS/FAIL line per check.
+//! The kernel's side of the `selftest` crate (the checks of the `selftest`
+//! command): [`KDom0`] forwards each operation to the kernel's registries
+//! and Xen; [`Lines`] prints each line as it comes.
 
-use crate::{evtchn, gnttab, mm, xen::xen};
-use alloc::format;
-use alloc::string::String;
-use alloc::vec::Vec;
+use crate::{console, evtchn, gnttab, irq, mm, ts, xen::xen};
+use alloc::boxed::Box;
+use alloc::string::{String, ToString};
 use core::sync::atomic::Ordering;
-use xen_abi::arch_arm::GUEST_RAM0_BASE;
-use xen_abi::event_channel::VIRQ_CON_RING;
-use xen_abi::{DomId, DOMID_SELF};
-use xen_hyp::{DomainConfig, Domctls, Errno, EventChannels, EvtchnState, Physmap};
-use xen_mm::{ForeignError, GrantError, Page, SharedMem, PAGE_SIZE};
+use xen_abi::DomId;
+use xen_hyp::{hvc::Hvc, Errno, GrantError as HypGrantError, Xen};
+use xen_mm::{ForeignError, GrantError, Mapping, Page, SharedMem};
 
-const SECOND: u64 = 1_000_000_000;
+/// Dom0 as the kernel runs it.
+#[derive(Debug)]
+pub struct KDom0;
 
-/// The page mapped at `addr` (a foreign or grant mapping of ours).
-fn mapped(addr: u64) -> Result<SharedMem, String> {
-    gnttab::shared_mem(addr, PAGE_SIZE).ok_or(format!("{addr:#x} is not in the mapping space"))
-}
+/// Xen's console, one `console_io` write per line.
+#[derive(Debug)]
+pub struct Lines;
 
-type Check = fn() -> Result<String, String>;
-
-/// Runs all checks; returns `(passed, failed)`.
-pub fn run() -> (usize, usize) {
-    let checks: [(&str, Check); 9] = [
-        ("shared-info", shared_info),
-        ("timer-wait", timer_wait),
-        ("evtchn-loopback", evtchn_loopback),
-        ("evtchn-remote", evtchn_remote),
-        ("virq-bind", virq_bind),
-        ("virq-dom-exc-bound", dom_exc_bound),
-        ("grant-map", grant_map),
-        ("grant-copy", grant_copy),
-        ("foreign-map", foreign_map),
-    ];
-    let (mut pass, mut fail) = (0, 0);
-    for (name, f) in checks {
-        match f() {
-            Ok(detail) => {
-                pass += 1;
-                println!("selftest: {name}: PASS ({detail})");
-            }
-            Err(why) => {
-                fail += 1;
-                println!("selftest: {name}: FAIL ({why})");
-            }
-        }
-    }
-    println!("selftest: {pass}/{} checks passed", pass + fail);
-    (pass, fail)
-}
-
-/// Fails unless Xen reports `dom`'s `port` in state `want`.
-fn expect_state(dom: DomId, port: u32, want: EvtchnState) -> Result<(), String> {
-    match xen().status(dom, port) {
-        Ok((st, _)) if st == want => Ok(()),
-        other => Err(format!("dom {dom:#x} port {port}: Xen says {other:?}, expected {want:?}")),
+impl core::fmt::Write for Lines {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        crate::print!("{s}");
+        Ok(())
     }
 }
 
-/// Two connected ports of our own: `(a, b)`, `a` allocated unbound for
-/// Dom0 and `b` bound to it.
-fn loopback(name: &str) -> Result<(u32, u32), String> {
-    let a = evtchn::alloc_unbound(0, name).map_err(|e| format!("alloc_unbound: {e}"))?;
-    match evtchn::bind_interdomain(0, a, name) {
-        Ok(b) => Ok((a, b)),
-        Err(e) => {
-            let _ = evtchn::close(a);
-            Err(format!("bind_interdomain: {e}"))
-        }
-    }
-}
+impl ::selftest::Dom0 for KDom0 {
+    type Xen = Xen<Hvc>;
+    type Page = Box<Page>;
+    type GrantMap = gnttab::GrantMap;
+    type Mem = SharedMem;
 
-/// The shared-info page is Xen's: the wallclock has been written (version
-/// even and non-zero; our .bss page was all zero), and a send to a port
-/// we masked sets its bit in `evtchn_pending` there, which an explicit
-/// `EVTCHNOP_unmask` then turns into an upcall.
-fn shared_info() -> Result<String, String> {
-    let (sec, nsec, ver) = evtchn::wallclock();
-    if ver == 0 || !ver.is_multiple_of(2) || nsec >= 1_000_000_000 {
-        return Err(format!("wallclock version {ver}, {sec}.{nsec} s: not written by Xen"));
+    fn xen(&self) -> &Xen<Hvc> {
+        xen()
     }
-    let (a, b) = loopback("selftest-si")?;
-    let r = (|| {
-        evtchn::mask(a);
-        evtchn::send(b).map_err(|e| format!("send: {e}"))?;
-        if !evtchn::xen_pending(a) {
-            return Err(format!("sent to masked port {a}, but its evtchn_pending bit is clear"));
-        }
-        let before = evtchn::UPCALLS.load(Ordering::SeqCst);
-        evtchn::unmask(a).map_err(|e| format!("EVTCHNOP_unmask: {e}"))?;
-        evtchn::wait(&[a], Some(SECOND)).ok_or(format!("no upcall within 1 s of unmasking pending port {a}"))?;
-        if evtchn::UPCALLS.load(Ordering::SeqCst) == before {
-            return Err("event seen without an upcall interrupt".into());
-        }
-        if evtchn::xen_pending(a) {
-            return Err(format!("port {a} still pending after the upcall"));
-        }
-        Ok(format!(
-            "wallclock {sec}.{nsec:09} s, version {ver}; masked port {a}: pending bit set by Xen, delivered on EVTCHNOP_unmask"
-        ))
-    })();
-    let _ = evtchn::close(b);
-    let _ = evtchn::close(a);
-    r
-}
-
-fn timer_wait() -> Result<String, String> {
-    let port = evtchn::alloc_unbound(0, "selftest-idle").map_err(|e| format!("alloc_unbound: {e}"))?;
-    let t0 = crate::console::uptime_ns();
-    let irqs0 = crate::irq::TIMER_IRQS.load(Ordering::SeqCst);
-    let got = evtchn::wait(&[port], Some(50_000_000));
-    let dt = crate::console::uptime_ns() - t0;
-    let irqs = crate::irq::TIMER_IRQS.load(Ordering::SeqCst) - irqs0;
-    let _ = evtchn::close(port);
-    match got {
-        None if dt >= 50_000_000 && irqs > 0 => {
-            Ok(format!("50 ms wait ended by the virtual timer after {} us", dt / 1000))
-        }
-        other => Err(format!("wait returned {other:?} after {} us with {irqs} timer interrupt(s)", dt / 1000)),
+    fn debug_keys(&self, keys: &[u8]) -> Result<(), Errno> {
+        xen().debug_keys(keys)
     }
-}
-
-fn evtchn_loopback() -> Result<String, String> {
-    if !evtchn::irq_mode() {
-        return Err("upcalls are not interrupt-driven".into());
+    fn wallclock(&self) -> (u64, u32, u32) {
+        evtchn::wallclock()
     }
-    let (a, b) = loopback("selftest-a")?;
-    let r = (|| {
-        expect_state(DOMID_SELF, a, EvtchnState::Interdomain { remote: 0, remote_port: b })?;
-        let before = evtchn::UPCALLS.load(Ordering::SeqCst);
-        evtchn::send(b).map_err(|e| format!("send: {e}"))?;
-        evtchn::wait(&[a], Some(SECOND)).ok_or(format!("no upcall on port {a} within 1 s"))?;
-        let irqs = evtchn::UPCALLS.load(Ordering::SeqCst) - before;
-        if irqs == 0 {
-            return Err("event seen without an upcall interrupt".into());
-        }
-        evtchn::send(a).map_err(|e| format!("send back: {e}"))?;
-        evtchn::wait(&[b], Some(SECOND)).ok_or(format!("no upcall on port {b} within 1 s"))?;
-        Ok(format!("ports {a}<->{b}, delivered by {irqs} upcall interrupt(s)"))
-    })();
-    let _ = evtchn::close(b);
-    let _ = evtchn::close(a);
-    let closed = xen().status(DOMID_SELF, a).map(|s| s.0);
-    match (r, closed) {
-        (Ok(s), Ok(EvtchnState::Closed)) => Ok(s),
-        (Ok(_), c) => Err(format!("port {a} after close: {c:?}")),
-        (Err(e), _) => Err(e),
+    fn irq_mode(&self) -> bool {
+        evtchn::irq_mode()
     }
-}
-
-/// Runs `f` on a fresh domain (created, never unpaused), then destroys it
-/// and checks that Xen raised `VIRQ_DOM_EXC` for that.
-fn with_scratch_domain(f: impl FnOnce(DomId) -> Result<String, String>) -> Result<String, String> {
-    let d = xen().create_domain(&DomainConfig::default()).map_err(|e| format!("createdomain: {e}"))?;
-    let r = f(d);
-    let exc_port = crate::ts::dom_exc_port();
-    // A notification left from before must not count for this destroy.
-    if let Some(p) = exc_port {
-        evtchn::take(p);
+    fn upcalls(&self) -> u64 {
+        evtchn::UPCALLS.load(Ordering::SeqCst)
     }
-    let destroyed = xen().destroy_domain(d);
-    let exc = exc_port.and_then(|p| evtchn::wait(&[p], Some(2 * SECOND)));
-    let s = r?;
-    destroyed.map_err(|e| format!("destroydomain {d}: {e}"))?;
-    if exc.is_none() {
-        return Err(format!("{s}; but no VIRQ_DOM_EXC after destroying domain {d}"));
+    fn alloc_unbound(&self, remote: DomId, name: &str) -> Result<u32, Errno> {
+        evtchn::alloc_unbound(remote, name)
     }
-    Ok(format!("{s}; VIRQ_DOM_EXC on destroy"))
-}
-
-/// Event channels with another domain, both ways: a port of ours
-/// allocated for it, and a port in its table allocated for us (as the
-/// builder does for a guest's console and store), bound, then closed on
-/// our side, which leaves its end unbound for us again.
-fn evtchn_remote() -> Result<String, String> {
-    with_scratch_domain(|d| {
-        let ours = evtchn::alloc_unbound(d, "selftest-remote").map_err(|e| format!("alloc_unbound for {d}: {e}"))?;
-        let r = remote_ports(d, ours);
-        let _ = evtchn::close(ours);
-        r
-    })
-}
-
-fn remote_ports(d: DomId, ours: u32) -> Result<String, String> {
-    expect_state(DOMID_SELF, ours, EvtchnState::Unbound { remote: d })?;
-    let theirs = EventChannels::alloc_unbound(xen(), d, 0).map_err(|e| format!("alloc_unbound in {d}: {e}"))?;
-    expect_state(d, theirs, EvtchnState::Unbound { remote: 0 })?;
-    let b = evtchn::bind_interdomain(d, theirs, "selftest-remote-b").map_err(|e| format!("bind_interdomain: {e}"))?;
-    let bound = expect_state(d, theirs, EvtchnState::Interdomain { remote: 0, remote_port: b });
-    let closed = evtchn::close(b);
-    bound?;
-    closed.map_err(|e| format!("close: {e}"))?;
-    expect_state(d, theirs, EvtchnState::Unbound { remote: 0 })?;
-    Ok(format!(
-        "domain {d}: our port {ours} unbound for dom {d}; its port {theirs} unbound for dom 0, \
-         bound to our port {b}, unbound again after we closed"
-    ))
-}
-
-/// `EVTCHNOP_bind_virq` end to end: `VIRQ_CON_RING` (raised whenever Xen
-/// writes to its console ring) bound on vCPU 0, a second bind refused,
-/// and the virq delivered when Xen prints (debug key `t`: its clock
-/// information, via `XEN_SYSCTL_debug_keys`).
-fn virq_bind() -> Result<String, String> {
-    let port = evtchn::bind_virq(VIRQ_CON_RING, "selftest-con-ring").map_err(|e| format!("bind_virq: {e}"))?;
-    let r = (|| {
-        expect_state(DOMID_SELF, port, EvtchnState::Virq(VIRQ_CON_RING))?;
-        match EventChannels::bind_virq(xen(), VIRQ_CON_RING, 0) {
-            Err(Errno::EEXIST) => {}
-            other => {
-                if let Ok(p) = other {
-                    let _ = EventChannels::close(xen(), p);
-                }
-                return Err(format!("second bind of VIRQ_CON_RING: {other:?}, expected EEXIST"));
-            }
-        }
-        evtchn::take(port);
-        xen().debug_keys(b"t").map_err(|e| format!("XEN_SYSCTL_debug_keys: {e}"))?;
-        evtchn::wait(&[port], Some(SECOND)).ok_or("no VIRQ_CON_RING within 1 s of Xen printing")?;
-        Ok(format!("VIRQ_CON_RING on port {port}, delivered when Xen printed; a second bind refused (EEXIST)"))
-    })();
-    let _ = evtchn::close(port);
-    let s = r?;
-    match xen().status(DOMID_SELF, port) {
-        Ok((EvtchnState::Closed, _)) => Ok(s),
-        other => Err(format!("port {port} after close: {other:?}")),
+    fn bind_interdomain(&self, remote: DomId, remote_port: u32, name: &str) -> Result<u32, Errno> {
+        evtchn::bind_interdomain(remote, remote_port, name)
     }
-}
-
-fn dom_exc_bound() -> Result<String, String> {
-    let port = crate::ts::dom_exc_port().ok_or("VIRQ_DOM_EXC not bound")?;
-    match xen().status(DOMID_SELF, port) {
-        Ok((EvtchnState::Virq(3), vcpu)) => Ok(format!("port {port}, vcpu {vcpu}")),
-        other => Err(format!("port {port}: {other:?}")),
+    fn bind_virq(&self, virq: u32, name: &str) -> Result<u32, Errno> {
+        evtchn::bind_virq(virq, name)
     }
-}
-
-fn grant_map() -> Result<String, String> {
-    let page = Page::new_boxed();
-    page.fill_with(|i| 0x5a_u8.wrapping_add(i as u8));
-    let r = gnttab::grant(0, page.pfn(), false).map_err(|e| format!("grant: {e}"))?;
-    let m = match gnttab::map(0, r, false) {
-        Ok(m) => m,
-        Err(e) => {
-            let _ = gnttab::revoke(r);
-            return Err(format!("map_grant_ref of ref {r}: {e}"));
-        }
-    };
-    let (same, wrote) = match m.page() {
-        Some(mem) => {
-            let same = (0..PAGE_SIZE).all(|i| mem.read_u8(i) == page.get(i));
-            mem.write_u8(7, 0xee);
-            (same, page.get(7) == 0xee)
-        }
-        None => (false, false),
-    };
-    let refused = gnttab::revoke(r);
-    let unmapped = gnttab::unmap(m);
-    let revoked = gnttab::revoke(r);
-    match (same, wrote, refused, unmapped, revoked) {
-        (true, true, Err(GrantError::InUse(_)), Ok(()), Ok(())) => {
-            Ok(format!("ref {r} mapped back and read, write seen, revoke refused while mapped"))
-        }
-        other => Err(format!(
-            "read {} write {} revoke-while-mapped {:?} unmap {:?} revoke {:?}",
-            other.0, other.1, other.2, other.3, other.4
-        )),
+    fn send(&self, port: u32) -> Result<(), Errno> {
+        evtchn::send(port)
     }
-}
-
-fn grant_copy() -> Result<String, String> {
-    let src = Page::new_boxed();
-    let dst = Page::new_boxed();
-    src.fill_with(|i| 0x33_u8.wrapping_add(i as u8));
-    let r = gnttab::grant(0, src.pfn(), true).map_err(|e| format!("grant: {e}"))?;
-    let res = gnttab::copy_from(0, r, 100, dst.pfn(), 200, 64);
-    let revoked = gnttab::revoke(r);
-    res.map_err(|e| format!("GNTTABOP_copy: {e}"))?;
-    revoked.map_err(|e| format!("revoke: {e}"))?;
-    if (0..64).all(|i| dst.get(200 + i) == src.get(100 + i)) && dst.get(199) == 0 && dst.get(264) == 0 {
-        Ok(format!("64 bytes copied from ref {r}"))
-    } else {
-        Err("copied bytes differ".into())
+    fn close(&self, port: u32) -> Result<(), Errno> {
+        evtchn::close(port)
     }
-}
-
-fn foreign_map() -> Result<String, String> {
-    with_scratch_domain(foreign_map_in)
-}
-
-fn foreign_map_in(d: DomId) -> Result<String, String> {
-    let gfn = GUEST_RAM0_BASE >> 12;
-    xen().set_max_mem(d, 1024).map_err(|e| format!("max_mem: {e}"))?;
-    let mut gfns = [gfn, gfn + 1];
-    let n = xen().populate_physmap(d, &mut gfns, 0).map_err(|e| format!("populate_physmap: {e}"))?;
-    if n != 2 {
-        return Err(format!("populate_physmap populated {n} of 2"));
+    fn mask(&self, port: u32) {
+        evtchn::mask(port)
     }
-    let free0 = mm::free_pages();
-    let pattern: Vec<u8> = (0..PAGE_SIZE).map(|i| (i as u8) ^ 0xa5).collect();
-    let m = mm::map_foreign(d, &[gfn]).map_err(|e| format!("map: {e}"))?;
-    let wrote = mapped(m.addr()).map(|mem| mem.write(0, &pattern));
-    mm::unmap_foreign(m).map_err(|e| format!("unmap: {e}"))?;
-    wrote?;
-    let m = mm::map_foreign(d, &[gfn, gfn + 1]).map_err(|e| format!("second map: {e}"))?;
-    let read = mapped(m.addr()).map(|mem| {
-        let mut back = alloc::vec![0; PAGE_SIZE];
-        mem.read(0, &mut back);
-        back
-    });
-    mm::unmap_foreign(m).map_err(|e| format!("unmap: {e}"))?;
-    let kept = read? == pattern;
-    if !kept {
-        return Err("pattern written through the first mapping not read back".into());
+    fn unmask(&self, port: u32) -> Result<(), Errno> {
+        evtchn::unmask(port)
     }
-    let bad = mm::map_foreign(d, &[gfn, 0x0dea_d000]);
-    let errs = match bad {
-        Err(ForeignError::Pages(p)) if p.len() == 1 && p[0].0 == 1 => format!("page 1: {}", p[0].1),
-        other => return Err(format!("mapping a missing gfn: {other:?}")),
-    };
-    if mm::free_pages() != free0 {
-        return Err("mapping space not restored".into());
+    fn xen_pending(&self, port: u32) -> bool {
+        evtchn::xen_pending(port)
     }
-    Ok(format!("domain {d}: page written, unmapped, mapped again and read back; bad gfn reported ({errs})"))
+    fn take(&self, port: u32) -> bool {
+        evtchn::take(port)
+    }
+    fn wait(&self, ports: &[u32], timeout_ns: Option<u64>) -> Option<u32> {
+        evtchn::wait(ports, timeout_ns)
+    }
+    fn dom_exc_port(&self) -> Option<u32> {
+        ts::dom_exc_port()
+    }
+    fn uptime_ns(&self) -> u64 {
+        console::uptime_ns()
+    }
+    fn timer_irqs(&self) -> u64 {
+        irq::TIMER_IRQS.load(Ordering::SeqCst)
+    }
+    fn new_page(&self) -> Box<Page> {
+        Page::new_boxed()
+    }
+    fn grant(&self, dom: DomId, pfn: u64, readonly: bool) -> Result<u32, GrantError> {
+        gnttab::grant(dom, pfn, readonly)
+    }
+    fn revoke(&self, gref: u32) -> Result<(), GrantError> {
+        gnttab::revoke(gref)
+    }
+    fn map_grant(&self, dom: DomId, gref: u32, readonly: bool) -> Result<gnttab::GrantMap, String> {
+        gnttab::map(dom, gref, readonly).map_err(|e| e.to_string())
+    }
+    fn grant_page(&self, m: &gnttab::GrantMap) -> Option<SharedMem> {
+        crate::gnttab::page(m)
+    }
+    fn unmap_grant(&self, m: gnttab::GrantMap) -> Result<(), HypGrantError> {
+        gnttab::unmap(m)
+    }
+    fn copy_from(&self, dom: DomId, gref: u32, src: u16, pfn: u64, dst: u16, len: u16) -> Result<(), HypGrantError> {
+        gnttab::copy_from(dom, gref, src, pfn, dst, len)
+    }
+    fn map_foreign(&self, dom: DomId, gfns: &[u64]) -> Result<Mapping, ForeignError> {
+        mm::map_foreign(dom, gfns)
+    }
+    fn unmap_foreign(&self, m: Mapping) -> Result<(), ForeignError> {
+        mm::unmap_foreign(m)
+    }
+    fn free_pages(&self) -> u64 {
+        mm::free_pages()
+    }
+    fn shared_mem(&self, addr: u64, len: usize) -> Option<SharedMem> {
+        gnttab::shared_mem(addr, len)
+    }
 }

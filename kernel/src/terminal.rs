@@ -1,73 +1,79 @@
-//! The terminal: attached to the shell, or to a guest's console (as
-//! `xl console`; Ctrl-] detaches).
+//! The terminal's I/O: Xen's console attached to the shell or to a guest's
+//! console (the state and the queued guest input are
+//! `shell::terminal::Terminal`'s).
 
 use crate::{console, ts};
 use alloc::string::String;
+use shell::terminal::{Terminal, Typed};
 
 /// The shell prompt.
 pub const PROMPT: &str = "thindom> ";
 
-/// The domain whose console the terminal is attached to, and the log
-/// offset printed so far.
-static ATTACHED: spin::Mutex<Option<(u16, u64)>> = spin::Mutex::new(None);
-
-/// Ctrl-]: detaches the terminal from a guest console (as in xl).
-const DETACH: u8 = 0x1d;
+static TERM: spin::Mutex<Terminal> = spin::Mutex::new(Terminal::new());
 
 /// The domain the terminal is attached to.
 pub fn attached() -> Option<u16> {
-    ATTACHED.lock().map(|a| a.0)
+    TERM.lock().attached()
 }
 
 /// Attaches the terminal to `id`'s console, printing what it logged so far.
 pub fn attach(id: u16) -> Result<(), String> {
-    let (_, bytes) = ts::with(|ts| ts.console_since(id, 0))
+    let (start, bytes) = ts::with(|ts| ts.console_since(id, 0))
         .flatten()
         .ok_or("no console for that domain (not created by thindom)")?;
-    let mut w = console::RawWriter::new();
-    let _ = core::fmt::Write::write_str(&mut w, &String::from_utf8_lossy(&bytes));
-    let end = ts::with(|ts| ts.console_stats(id)).flatten().map_or(0, |s| s.0);
-    *ATTACHED.lock() = Some((id, end));
+    show(&bytes);
+    TERM.lock().attach(id, start + bytes.len() as u64);
     Ok(())
 }
 
-/// Prints what `id` logged since the last look, if the terminal is
-/// attached to it.
-pub fn print_new_output(id: u16) {
-    let mut a = ATTACHED.lock();
-    let Some((att, from)) = *a else { return };
-    if att != id {
-        return;
+fn show(bytes: &[u8]) {
+    let _ = core::fmt::Write::write_str(&mut console::writer(), &String::from_utf8_lossy(bytes));
+}
+
+/// Prints what `id` logged since the last look (with the toolstack in
+/// hand), if the terminal is attached to it.
+pub fn show_since(toolstack: &ts::Ts, id: u16) {
+    let mut t = TERM.lock();
+    let Some(from) = t.shown(id) else { return };
+    if let Some((start, bytes)) = toolstack.console_since(id, from) {
+        show(&bytes);
+        t.set_shown(id, start + bytes.len() as u64);
     }
-    if let Some((start, bytes)) = ts::with(|ts| ts.console_since(id, from)).flatten() {
-        let mut w = console::RawWriter::new();
-        let _ = core::fmt::Write::write_str(&mut w, &String::from_utf8_lossy(&bytes));
-        *a = Some((id, start + bytes.len() as u64));
+}
+
+/// Prints what `id` logged since the last look and gives it the input
+/// that waits for room in its ring, if the terminal is attached to it.
+pub fn on_output(id: u16) {
+    ts::with(|t| show_since(t, id));
+    let mut t = TERM.lock();
+    if t.attached() == Some(id) {
+        t.flush_input(|b| ts::with(|ts| ts.console_input(id, b)).unwrap_or(0));
     }
 }
 
 /// Detaches the terminal, saying why, and prompts again.
 pub fn detach(reason: &str) {
-    if ATTACHED.lock().take().is_some() {
+    if TERM.lock().detach() {
         crate::println!("\n[{reason}]");
         crate::print!("{PROMPT}");
     }
 }
 
-/// Bytes typed while attached: forwarded to the guest up to Ctrl-].
-pub fn forward_input(id: u16, bytes: &[u8]) {
-    let (fwd, det) = match bytes.iter().position(|&b| b == DETACH) {
-        Some(i) => (&bytes[..i], true),
-        None => (bytes, false),
-    };
-    let mut rest = fwd;
-    let mut spins = 0;
-    while !rest.is_empty() && spins < 1000 {
-        let n = ts::with(|ts| ts.console_input(id, rest)).unwrap_or(0);
-        rest = &rest[n..];
-        spins += 1;
+/// Bytes typed: `false` if they are the shell's; otherwise queued for the
+/// attached guest (up to Ctrl-], which detaches) and given as its ring
+/// has room.
+pub fn typed(bytes: &[u8]) -> bool {
+    let mut t = TERM.lock();
+    let what = t.typed(bytes);
+    if what == Typed::Shell {
+        return false;
     }
-    if det {
+    if let Some(id) = t.attached() {
+        t.flush_input(|b| ts::with(|ts| ts.console_input(id, b)).unwrap_or(0));
+    }
+    drop(t);
+    if what == Typed::Detached {
         detach("detached from the console");
     }
+    true
 }

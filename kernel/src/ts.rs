@@ -4,8 +4,9 @@
 
 use crate::arch::cpu;
 use crate::guestmem::ForeignWriter;
-use crate::{evtchn, gnttab, mm, xen::xen};
+use crate::{console, evtchn, gnttab, mm, xen::xen};
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 use toolstack::{BootDisk, HostInfo, Machine, Toolstack};
 use xen_abi::DomId;
@@ -101,6 +102,14 @@ impl Machine for KMachine {
     fn wait_dom_exc(&mut self, ms: u64) {
         let port = dom_exc_port();
         let _ = evtchn::wait(port.as_slice(), Some(ms * 1_000_000));
+    }
+
+    fn wait_ports(&mut self, ports: &[u32], ms: u64) -> Vec<u32> {
+        evtchn::wait_all(ports, Some(ms * 1_000_000))
+    }
+
+    fn now_ms(&self) -> u64 {
+        console::uptime_ns() / 1_000_000
     }
 
     fn requeue_dom_exc(&mut self) {

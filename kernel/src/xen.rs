@@ -10,15 +10,8 @@ pub fn xen() -> &'static Xen<Hvc> {
     &XEN
 }
 
-/// Shuts Dom0 down as crashed; never returns.
-pub fn crash_shutdown() -> ! {
-    loop {
-        let _ = XEN.shutdown(xen_abi::sched::SHUTDOWN_CRASH);
-        let _ = XEN.yield_cpu();
-    }
-}
-
-/// Shuts Dom0 (and so the machine) down with `reason`; never returns.
+/// Shuts Dom0 (and so the machine) down with `reason` (`SHUTDOWN_CRASH`
+/// after a fault or panic); never returns.
 pub fn shutdown(reason: u32) -> ! {
     loop {
         let _ = XEN.shutdown(reason);

@@ -18,6 +18,49 @@ pub fn counter_freq() -> u64 {
     v
 }
 
+/// Uptime from the generic timer: the counter at boot and its frequency
+/// (the DT's `clock-frequency` when given, else CNTFRQ_EL0).
+#[derive(Debug)]
+pub struct Clock {
+    boot: core::sync::atomic::AtomicU64,
+    freq: core::sync::atomic::AtomicU64,
+}
+
+impl Clock {
+    pub const fn new() -> Self {
+        Clock { boot: core::sync::atomic::AtomicU64::new(0), freq: core::sync::atomic::AtomicU64::new(0) }
+    }
+
+    /// Starts counting now, at `dt_freq` Hz if the DT says so.
+    pub fn start(&self, dt_freq: Option<u32>) {
+        use core::sync::atomic::Ordering::Relaxed;
+        self.boot.store(counter(), Relaxed);
+        self.freq.store(dt_freq.map(u64::from).filter(|&f| f != 0).unwrap_or_else(counter_freq), Relaxed);
+    }
+
+    /// The counter frequency in use.
+    pub fn freq(&self) -> u64 {
+        self.freq.load(core::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Nanoseconds since [`Clock::start`].
+    pub fn uptime_ns(&self) -> u64 {
+        let boot = self.boot.load(core::sync::atomic::Ordering::Relaxed);
+        ticks_to_ns(counter().wrapping_sub(boot), self.freq())
+    }
+
+    /// Nanoseconds since the counter started (the domain's age).
+    pub fn age_ns(&self) -> u64 {
+        ticks_to_ns(counter(), self.freq())
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Converts counter ticks to nanoseconds.
 pub fn ticks_to_ns(ticks: u64, freq: u64) -> u64 {
     if freq == 0 {

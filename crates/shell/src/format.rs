@@ -157,6 +157,33 @@ pub fn version(v: &VersionInfo) -> String {
     o
 }
 
+/// One bound port as the `evtchn` command shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortRow {
+    pub port: u32,
+    pub name: String,
+    /// Xen's view (`EVTCHNOP_status`): state and vCPU, or why it failed.
+    pub state: Result<(xen_hyp::EvtchnState, u32), xen_hyp::Errno>,
+    pub masked: bool,
+    /// Events seen.
+    pub count: u32,
+}
+
+/// The `evtchn` table.
+pub fn evtchn_table(rows: &[PortRow]) -> String {
+    let mut out = String::from("port  name                state                         vcpu  masked  events\n");
+    for r in rows {
+        let (state, vcpu) = match r.state {
+            Ok((s, v)) => (evtchn_state(&s), format!("{v}")),
+            Err(e) => (format!("status failed: {e}"), "-".into()),
+        };
+        let masked = if r.masked { "yes" } else { "no" };
+        let _ =
+            writeln!(out, "{:>4}  {:<18}  {:<28}  {:>4}  {:<6}  {:>6}", r.port, r.name, state, vcpu, masked, r.count);
+    }
+    out
+}
+
 /// An event channel's state as the `evtchn` command shows it.
 pub fn evtchn_state(s: &xen_hyp::EvtchnState) -> String {
     use xen_hyp::EvtchnState as S;
@@ -317,6 +344,19 @@ mod tests {
 mod evtchn_tests {
     use super::*;
     use xen_hyp::EvtchnState as S;
+
+    #[test]
+    fn evtchn_table_has_a_row_per_port() {
+        let rows = [
+            PortRow { port: 3, name: "virq:dom_exc".into(), state: Ok((S::Virq(3), 0)), masked: false, count: 7 },
+            PortRow { port: 9, name: "x".into(), state: Err(xen_hyp::Errno::EINVAL), masked: true, count: 0 },
+        ];
+        let t = evtchn_table(&rows);
+        let lines: alloc::vec::Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[1], "   3  virq:dom_exc        virq 3                           0  no           7");
+        assert!(lines[2].contains("status failed: EINVAL") && lines[2].contains("yes"), "{}", lines[2]);
+    }
 
     #[test]
     fn evtchn_states_read_as_words() {

@@ -4,6 +4,8 @@
 //!   Ctrl-C/Ctrl-U, and history on the arrow keys (VT100 escapes).
 //! - [`split`]: a command line into words (with `"quoted words"`).
 //! - [`format`]: `xl`-compatible text for `list`, `info`, `version`.
+//! - [`out`]: buffered console output and the log line format.
+//! - [`terminal`]: shell or guest console, queued guest input.
 //!
 //! No I/O here: the kernel feeds bytes in and writes the returned text out,
 //! so everything is tested on the host.
@@ -14,6 +16,8 @@ extern crate alloc;
 
 pub mod format;
 mod line;
+pub mod out;
+pub mod terminal;
 
 pub use line::{Event, LineEditor, MAX_HISTORY, MAX_LINE};
 

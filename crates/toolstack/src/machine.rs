@@ -8,6 +8,7 @@ use builder::GuestMemory;
 use xen_abi::DomId;
 use xen_hyp::{DomainInfo, Domctls, EventChannels, HvmParams, Hypercall, PhysInfo, Physmap, Result, VersionInfo, Xen};
 use xencons::RingHost;
+use xenstore::daemon::Daemon;
 
 /// The hypercalls a toolstack makes.
 pub trait Hypervisor: Domctls + Physmap + EventChannels + HvmParams {
@@ -57,10 +58,19 @@ impl<H: Hypercall> Hypervisor for Xen<H> {
 }
 
 /// The machine under the toolstack.
-pub trait Machine: RingHost + GuestMemory {
+pub trait Machine: RingHost + GuestMemory + Sized {
     /// Blocks until `VIRQ_DOM_EXC` is pending or `ms` milliseconds pass;
     /// consumes the notification.
     fn wait_dom_exc(&mut self, ms: u64);
+    /// Blocks until one of `ports` is pending or `ms` milliseconds pass;
+    /// returns (and consumes) the pending ones.
+    fn wait_ports(&mut self, ports: &[u32], ms: u64) -> Vec<u32>;
+    /// Milliseconds since some fixed point (bounded waits).
+    fn now_ms(&self) -> u64;
+    /// Called while the toolstack waits for other domains (a backend):
+    /// on a real machine they act through their rings and there is
+    /// nothing to do; a simulation plays them here.
+    fn while_waiting(&mut self, _store: &mut Daemon<Self::Page>) {}
     /// Makes the event loop see `VIRQ_DOM_EXC` once more (after
     /// [`Machine::wait_dom_exc`] took one that was not only ours).
     fn requeue_dom_exc(&mut self);

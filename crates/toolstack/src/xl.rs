@@ -84,7 +84,10 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
         let mut o = Out(out);
         let r = match name {
             "version" => match self.xen.version_info() {
-                Ok(v) => Ok(o.text(&shell::format::version(&v))),
+                Ok(v) => {
+                    o.text(&shell::format::version(&v));
+                    Ok(())
+                }
                 Err(e) => Err(format!("version: xen_version failed: {e}")),
             },
             "info" => self.xl_info(&mut o),
@@ -94,7 +97,10 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
                 // printed goes into the ring too.
                 let clear = args.iter().any(|a| a == "-c");
                 match self.xen.console_ring(DMESG_MAX, clear) {
-                    Ok(bytes) => Ok(o.text(&String::from_utf8_lossy(&bytes))),
+                    Ok(bytes) => {
+                        o.text(&String::from_utf8_lossy(&bytes));
+                        Ok(())
+                    }
                     Err(e) => Err(format!("dmesg: XEN_SYSCTL_readconsole failed: {e}")),
                 }
             }

@@ -23,6 +23,7 @@ extern crate alloc;
 
 mod foreign;
 mod grant;
+mod grantmap;
 mod idpool;
 mod page;
 #[allow(unsafe_code)]
@@ -31,6 +32,7 @@ mod space;
 
 pub use foreign::{ForeignError, ForeignMapper, Mapping};
 pub use grant::{EntryStore, GrantError, GrantFrames, GrantTable, MemEntryStore};
+pub use grantmap::{copy_from_grant, GrantMap, MapError};
 pub use idpool::{IdPool, PoolError};
 pub use page::{Page, PAGE_SIZE};
 pub use shared::{SharedMem, SharedSpace};

@@ -167,10 +167,95 @@ impl<P: xencons::RingPage> Daemon<P> {
         ty: MsgType,
         payload: Vec<u8>,
     ) -> Result<Vec<u8>, XsError> {
+        self.request_in(h, ty, 0, payload)
+    }
+
+    /// The server core, to act as another domain would (simulations).
+    pub fn server_mut(&mut self) -> &mut Server {
+        &mut self.server
+    }
+
+    /// [`Daemon::request`] in transaction `tx` (0: none).
+    pub fn request_in<H: RingHost<Page = P>>(
+        &mut self,
+        h: &mut H,
+        ty: MsgType,
+        tx: u32,
+        payload: Vec<u8>,
+    ) -> Result<Vec<u8>, XsError> {
         let mut rings = Rings { host: h, guests: &mut self.guests, error: None };
-        let r = self.server.request_with(self.dom0, ty, 0, payload, &mut rings);
+        let r = self.server.request_with(self.dom0, ty, tx, payload, &mut rings);
         self.route(h);
         r
+    }
+
+    /// Runs `f` in a transaction of Dom0's, committed at the end and run
+    /// again (a bounded number of times) when the commit says `EAGAIN`;
+    /// an error from `f` aborts it.
+    pub fn transaction<H: RingHost<Page = P>, R>(
+        &mut self,
+        h: &mut H,
+        mut f: impl FnMut(&mut Self, &mut H, u32) -> Result<R, XsError>,
+    ) -> Result<R, XsError> {
+        for _ in 0..crate::client::MAX_RETRIES {
+            let id = self.request(h, MsgType::TransactionStart, arg(&[b""]))?;
+            let tx = core::str::from_utf8(id.strip_suffix(&[0]).unwrap_or(&id))
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or(XsError::EIO)?;
+            match f(self, h, tx) {
+                Ok(r) => match self.request_in(h, MsgType::TransactionEnd, tx, arg(&[b"T"])) {
+                    Ok(_) => return Ok(r),
+                    Err(XsError::EAGAIN) => continue,
+                    Err(e) => return Err(e),
+                },
+                Err(e) => {
+                    let _ = self.request_in(h, MsgType::TransactionEnd, tx, arg(&[b"F"]));
+                    return Err(e);
+                }
+            }
+        }
+        Err(XsError::EAGAIN)
+    }
+
+    /// Writes `value` at `path` in transaction `tx`.
+    pub fn write_in<H: RingHost<Page = P>>(
+        &mut self,
+        h: &mut H,
+        tx: u32,
+        path: &str,
+        value: &str,
+    ) -> Result<(), XsError> {
+        let mut p = arg(&[path.as_bytes()]);
+        p.extend_from_slice(value.as_bytes());
+        self.request_in(h, MsgType::Write, tx, p).map(drop)
+    }
+
+    /// Sets `path`'s permissions in transaction `tx`.
+    pub fn set_perms_in<H: RingHost<Page = P>>(
+        &mut self,
+        h: &mut H,
+        tx: u32,
+        path: &str,
+        perms: &[&str],
+    ) -> Result<(), XsError> {
+        let mut parts: Vec<&[u8]> = alloc::vec![path.as_bytes()];
+        parts.extend(perms.iter().map(|p| p.as_bytes()));
+        self.request_in(h, MsgType::SetPerms, tx, arg(&parts)).map(drop)
+    }
+
+    /// Removes `path` (and below) in transaction `tx`; a missing node is
+    /// not an error.
+    pub fn rm_in<H: RingHost<Page = P>>(&mut self, h: &mut H, tx: u32, path: &str) -> Result<(), XsError> {
+        match self.request_in(h, MsgType::Rm, tx, arg(&[path.as_bytes()])) {
+            Ok(_) | Err(XsError::ENOENT) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Makes directory `path` in transaction `tx`.
+    pub fn mkdir_in<H: RingHost<Page = P>>(&mut self, h: &mut H, tx: u32, path: &str) -> Result<(), XsError> {
+        self.request_in(h, MsgType::Mkdir, tx, arg(&[path.as_bytes()])).map(drop)
     }
 
     pub fn read<H: RingHost<Page = P>>(&mut self, h: &mut H, path: &str) -> Result<Vec<u8>, XsError> {
@@ -178,9 +263,7 @@ impl<P: xencons::RingPage> Daemon<P> {
     }
 
     pub fn write<H: RingHost<Page = P>>(&mut self, h: &mut H, path: &str, value: &str) -> Result<(), XsError> {
-        let mut p = arg(&[path.as_bytes()]);
-        p.extend_from_slice(value.as_bytes());
-        self.request(h, MsgType::Write, p).map(drop)
+        self.write_in(h, 0, path, value)
     }
 
     pub fn rm<H: RingHost<Page = P>>(&mut self, h: &mut H, path: &str) -> Result<(), XsError> {
@@ -188,9 +271,7 @@ impl<P: xencons::RingPage> Daemon<P> {
     }
 
     pub fn set_perms<H: RingHost<Page = P>>(&mut self, h: &mut H, path: &str, perms: &[&str]) -> Result<(), XsError> {
-        let mut parts: Vec<&[u8]> = alloc::vec![path.as_bytes()];
-        parts.extend(perms.iter().map(|p| p.as_bytes()));
-        self.request(h, MsgType::SetPerms, arg(&parts)).map(drop)
+        self.set_perms_in(h, 0, path, perms)
     }
 
     /// Permissions of `path` as text (`n0 r5`).

@@ -8,6 +8,8 @@ mod xl;
 
 use crate::{BootDisk, HostInfo, Machine, Toolstack};
 use builder::GuestMemory;
+use core::cell::Cell;
+use std::boxed::Box;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::string::String;
@@ -16,6 +18,7 @@ use xen_abi::DomId;
 use xen_hyp::sim::SimXen;
 use xen_hyp::{Errno, Xen};
 use xencons::{MemPage, RingHost, SimHost};
+use xenstore::daemon::Daemon;
 
 /// The machine in memory: rings from [`SimHost`], guest memory as a
 /// sparse map, waits counted.
@@ -28,6 +31,10 @@ pub struct SimMachine {
     pub fail_mem: Option<Errno>,
     pub waits: u64,
     pub requeued: u64,
+    /// Simulated milliseconds (each wait advances it).
+    pub clock_ms: Cell<u64>,
+    /// Plays the other domains while the toolstack waits.
+    pub others: Option<Box<dyn FnMut(&mut Daemon<Rc<MemPage>>)>>,
 }
 
 impl RingHost for SimMachine {
@@ -65,8 +72,21 @@ impl GuestMemory for SimMachine {
 }
 
 impl Machine for SimMachine {
-    fn wait_dom_exc(&mut self, _ms: u64) {
+    fn wait_dom_exc(&mut self, ms: u64) {
         self.waits += 1;
+        self.clock_ms.set(self.clock_ms.get() + ms);
+    }
+    fn wait_ports(&mut self, _ports: &[u32], ms: u64) -> Vec<u32> {
+        self.clock_ms.set(self.clock_ms.get() + ms);
+        Vec::new()
+    }
+    fn now_ms(&self) -> u64 {
+        self.clock_ms.get()
+    }
+    fn while_waiting(&mut self, store: &mut Daemon<Rc<MemPage>>) {
+        if let Some(f) = self.others.as_mut() {
+            f(store);
+        }
     }
     fn requeue_dom_exc(&mut self) {
         self.requeued += 1;

@@ -2,7 +2,6 @@
 //! crash report on Xen's console and shuts Dom0 down as crashed, so a fault
 //! never hangs silently.
 
-use crate::console::RawWriter;
 use aarch64_rt::trap::{report, TrapFrame};
 use core::fmt::Write;
 
@@ -14,9 +13,9 @@ extern "C" fn exception_handler(frame: &mut TrapFrame, kind: u64) {
         crate::irq::handle();
         return;
     }
-    let mut w = RawWriter::new();
+    let mut w = crate::console::writer();
     report(&mut w, frame, kind);
     let _ = writeln!(w, "*** thindom: shutting down (SHUTDOWN_crash)");
     drop(w);
-    crate::xen::crash_shutdown();
+    crate::xen::shutdown(xen_abi::sched::SHUTDOWN_CRASH);
 }
