@@ -73,10 +73,15 @@ impl QemuConfig {
         Ok(c)
     }
 
-    /// The Xen command line.
+    /// The Xen command line. `xsm=dummy`: Debian builds Xen with
+    /// `CONFIG_XSM_SILO_DEFAULT=y`, and SILO refuses event channels and
+    /// grant mappings between two unprivileged domains, which a driver
+    /// domain serving PV devices to DomUs needs; `dummy` is upstream Xen's
+    /// policy when XSM is not built (the control domain may do everything,
+    /// other domains what the classic model allows).
     pub fn xen_cmdline(&self) -> String {
         let mut s = format!(
-            "dom0_mem={} dom0_max_vcpus=1 console=dtuart dtuart=/pl011@9000000 loglvl=all guest_loglvl=all",
+            "dom0_mem={} dom0_max_vcpus=1 console=dtuart dtuart=/pl011@9000000 loglvl=all guest_loglvl=all xsm=dummy",
             self.dom0_mem
         );
         if !self.xen_args.is_empty() {

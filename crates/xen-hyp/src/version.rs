@@ -59,18 +59,6 @@ impl InterfaceVersions {
     }
 }
 
-#[cfg(test)]
-mod pretend_tests {
-    use super::*;
-
-    #[test]
-    fn the_pretend_argument_overrides_both_versions() {
-        assert_eq!(InterfaceVersions::to_check("console=hvc0"), (InterfaceVersions::THINDOM, None));
-        let (v, p) = InterfaceVersions::to_check("a thindom.interface=0x14 b");
-        assert_eq!((v.sysctl, v.domctl, p), (0x14, 0x14, Some(0x14)));
-        assert_eq!(InterfaceVersions::to_check("thindom.interface=zz").1, None);
-    }
-}
 
 /// Interface versions tried when Xen refuses ours, to name the one it
 /// speaks (4.17 is 0x15; the range leaves room for many releases).
@@ -195,5 +183,18 @@ impl<H: Hypercall> Xen<H> {
             name(theirs_sysctl),
             name(theirs_domctl),
         ))
+    }
+}
+
+#[cfg(test)]
+mod pretend_tests {
+    use super::*;
+
+    #[test]
+    fn the_pretend_argument_overrides_both_versions() {
+        assert_eq!(InterfaceVersions::to_check("console=hvc0"), (InterfaceVersions::THINDOM, None));
+        let (v, p) = InterfaceVersions::to_check("a thindom.interface=0x14 b");
+        assert_eq!((v.sysctl, v.domctl, p), (0x14, 0x14, Some(0x14)));
+        assert_eq!(InterfaceVersions::to_check("thindom.interface=zz").1, None);
     }
 }

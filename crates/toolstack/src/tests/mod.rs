@@ -20,6 +20,9 @@ use xen_hyp::{Errno, Xen};
 use xencons::{MemPage, RingHost, SimHost};
 use xenstore::daemon::Daemon;
 
+/// What plays the other domains (a driver domain's agent, a frontend).
+pub type Others = Box<dyn FnMut(&mut Daemon<Rc<MemPage>>)>;
+
 /// The machine in memory: rings from [`SimHost`], guest memory as a
 /// sparse map, waits counted.
 #[derive(Default)]
@@ -34,7 +37,7 @@ pub struct SimMachine {
     /// Simulated milliseconds (each wait advances it).
     pub clock_ms: Cell<u64>,
     /// Plays the other domains while the toolstack waits.
-    pub others: Option<Box<dyn FnMut(&mut Daemon<Rc<MemPage>>)>>,
+    pub others: Option<Others>,
 }
 
 impl RingHost for SimMachine {
