@@ -7,6 +7,7 @@
 //! - `test`: host unit tests, then the QEMU integration tests under real Xen.
 //! - `bench`: figures (boot times, sizes), printed, never asserted.
 
+mod agent;
 mod bench;
 mod bench_compare;
 mod bench_xenstore;

@@ -8,6 +8,13 @@ use std::process::Command;
 /// The rustup target the kernel is built for.
 pub const TARGET: &str = "aarch64-unknown-none-softfloat";
 
+/// The rustup target of programs that run inside Linux guests (the driver
+/// domain's `domd-agent`): static musl binaries.
+pub const LINUX_TARGET: &str = "aarch64-unknown-linux-musl";
+
+/// The rustup targets `setup` installs.
+const TARGETS: &[&str] = &[TARGET, LINUX_TARGET];
+
 /// Host programs and the Debian packages that provide them.
 const HOST_TOOLS: &[(&str, &str)] =
     &[("qemu-system-aarch64", "qemu-system-arm"), ("dpkg-deb", "dpkg"), ("xenstore-read", "xenstore-utils")];
@@ -49,14 +56,17 @@ fn ensure_target(verbose: bool) -> Result<()> {
         bail!("rustup is required (the kernel is built with rustup's {TARGET} target)");
     }
     let installed = util::output(Command::new("rustup").args(["target", "list", "--installed"]))?;
-    if installed.lines().any(|l| l.trim() == TARGET) {
-        if verbose {
-            println!("setup: rust target {TARGET} present");
+    for target in TARGETS {
+        if installed.lines().any(|l| l.trim() == *target) {
+            if verbose {
+                println!("setup: rust target {target} present");
+            }
+            continue;
         }
-        return Ok(());
+        println!("setup: rustup target add {target}");
+        util::run(Command::new("rustup").args(["target", "add", target]))?;
     }
-    println!("setup: rustup target add {TARGET}");
-    util::run(Command::new("rustup").args(["target", "add", TARGET]))
+    Ok(())
 }
 
 fn ensure_host_tools(verbose: bool) -> Result<()> {
