@@ -59,7 +59,6 @@ impl InterfaceVersions {
     }
 }
 
-
 /// Interface versions tried when Xen refuses ours, to name the one it
 /// speaks (4.17 is 0x15; the range leaves room for many releases).
 const PROBE_VERSIONS: core::ops::RangeInclusive<u32> = 0x01..=0x40;
