@@ -6,7 +6,8 @@ use anyhow::{bail, Result};
 use std::process::Command;
 
 /// Everything that parses guest or user input.
-pub const TARGETS: &[&str] = &["xenstore_stream", "xlcfg", "bootfs", "kernel_image", "console_ring"];
+pub const TARGETS: &[&str] =
+    &["xenstore_stream", "xlcfg", "disk_spec", "vif_spec", "bootfs", "kernel_image", "console_ring"];
 
 fn ensure_cargo_fuzz() -> Result<()> {
     if util::have("cargo-fuzz") {

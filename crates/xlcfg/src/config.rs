@@ -1,6 +1,8 @@
 //! The keys an Arm guest needs, typed.
 
+use crate::disk::{parse_disk, DiskSpec};
 use crate::syntax::{parse, Error, Setting, Value};
+use crate::vif::{parse_vif, VifSpec};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -90,8 +92,19 @@ pub struct DomainConfig {
     pub device_tree: Option<String>,
     pub max_grant_frames: Option<u32>,
     pub max_maptrack_frames: Option<u32>,
+    /// `disk = [ ... ]`: no two with the same device id.
+    pub disks: Vec<DiskSpec>,
+    /// `vif = [ ... ]`: no two with the same device id
+    /// ([`VifSpec::devid_or_index`]).
+    pub vifs: Vec<VifSpec>,
     /// thindom extension: create at boot.
     pub autostart: bool,
+    /// `driver_domain = 1`: the domain runs PV backends for others. (libxl
+    /// gives such a domain write access to its `backend/` directory so it
+    /// can clean up; thindom's toolstack removes backend nodes itself, so
+    /// the flag marks the domain: autostart waits for it before the
+    /// domains that use it, and its agent's readiness is awaited.)
+    pub driver_domain: bool,
 }
 
 struct Ctx<'a>(&'a Setting);
@@ -119,6 +132,13 @@ impl Ctx<'_> {
             _ => Err(self.err("expected a list")),
         }
     }
+    fn strings(&self) -> Result<Vec<&str>, Error> {
+        let strings = self.list()?.iter().map(|v| match v {
+            Value::Str(s) => Some(s.as_str()),
+            _ => None,
+        });
+        strings.collect::<Option<_>>().ok_or_else(|| self.err("entries must be strings"))
+    }
 }
 
 fn check_name(c: &Ctx<'_>, n: &str) -> Result<(), Error> {
@@ -132,6 +152,32 @@ fn check_name(c: &Ctx<'_>, n: &str) -> Result<(), Error> {
         return Err(c.err("must not contain '/', spaces or control characters"));
     }
     Ok(())
+}
+
+fn parse_disks(c: &Ctx<'_>) -> Result<Vec<DiskSpec>, Error> {
+    let mut disks: Vec<DiskSpec> = Vec::new();
+    for s in c.strings()? {
+        let d = parse_disk(s).map_err(|e| c.err(format!("{s:?}: {e}")))?;
+        if let Some(o) = disks.iter().find(|o| o.devid == d.devid) {
+            let what = format!("{s:?}: vdev {} is the same device as {} (devid {})", d.vdev, o.vdev, d.devid);
+            return Err(c.err(what));
+        }
+        disks.push(d);
+    }
+    Ok(disks)
+}
+
+fn parse_vifs(c: &Ctx<'_>) -> Result<Vec<VifSpec>, Error> {
+    let mut vifs: Vec<VifSpec> = Vec::new();
+    for (i, s) in c.strings()?.into_iter().enumerate() {
+        let v = parse_vif(s).map_err(|e| c.err(format!("{s:?}: {e}")))?;
+        let id = v.devid_or_index(i);
+        if vifs.iter().enumerate().any(|(j, o)| o.devid_or_index(j) == id) {
+            return Err(c.err(format!("{s:?}: devid {id} is used by an earlier vif")));
+        }
+        vifs.push(v);
+    }
+    Ok(vifs)
 }
 
 fn parse_iomem(c: &Ctx<'_>, s: &str) -> Result<Iomem, Error> {
@@ -192,7 +238,10 @@ impl DomainConfig {
             device_tree: None,
             max_grant_frames: None,
             max_maptrack_frames: None,
+            disks: Vec::new(),
+            vifs: Vec::new(),
             autostart: false,
+            driver_domain: false,
         };
         let (mut cmdline, mut extra, mut root) = (None, None, None);
         for s in settings {
@@ -252,10 +301,13 @@ impl DomainConfig {
                         d.dtdev.push(s.clone());
                     }
                 }
+                "disk" => d.disks = parse_disks(&c)?,
+                "vif" => d.vifs = parse_vifs(&c)?,
                 "device_tree" => d.device_tree = Some(c.str()?),
                 "max_grant_frames" => d.max_grant_frames = Some(c.num(1, 1024, "frames")? as u32),
                 "max_maptrack_frames" => d.max_maptrack_frames = Some(c.num(0, 1024, "frames")? as u32),
                 "autostart" => d.autostart = c.num(0, 1, "(0 or 1)")? == 1,
+                "driver_domain" => d.driver_domain = c.num(0, 1, "(0 or 1)")? == 1,
                 "type" => {
                     let t = c.str()?;
                     if t != "pvh" {
@@ -338,6 +390,10 @@ impl fmt::Display for DomainConfig {
         writeln!(f, "irqs = [ {} ]", irqs.join(", "))?;
         let dt: Vec<String> = self.dtdev.iter().map(|s| q(s)).collect();
         writeln!(f, "dtdev = [ {} ]", dt.join(", "))?;
+        let disks: Vec<String> = self.disks.iter().map(|d| q(&d.to_string())).collect();
+        writeln!(f, "disk = [ {} ]", disks.join(", "))?;
+        let vifs: Vec<String> = self.vifs.iter().map(|v| q(&v.to_string())).collect();
+        writeln!(f, "vif = [ {} ]", vifs.join(", "))?;
         if let Some(t) = &self.device_tree {
             writeln!(f, "device_tree = {}", q(t))?;
         }
@@ -347,6 +403,7 @@ impl fmt::Display for DomainConfig {
         if let Some(n) = self.max_maptrack_frames {
             writeln!(f, "max_maptrack_frames = {n}")?;
         }
+        writeln!(f, "driver_domain = {}", self.driver_domain as u8)?;
         writeln!(f, "autostart = {}", self.autostart as u8)
     }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::testgen::{arb_disks, arb_vifs};
 use proptest::prelude::*;
 
 const LINUX: &str = r#"
@@ -72,8 +73,9 @@ fn arb_config() -> impl Strategy<Value = DomainConfig> {
         proptest::collection::vec(32u32..1019, 0..4),
         proptest::collection::vec((1u64..0xfffff, 1u64..16), 0..3),
         any::<bool>(),
+        (arb_disks(4), arb_vifs(3)),
     )
-        .prop_map(|(name, mem, vcpus, cmdline, ramdisk, irqs, io, autostart)| DomainConfig {
+        .prop_map(|(name, mem, vcpus, cmdline, ramdisk, irqs, io, autostart, (disks, vifs))| DomainConfig {
             name,
             memory_mib: mem,
             maxmem_mib: mem + 1,
@@ -92,6 +94,9 @@ fn arb_config() -> impl Strategy<Value = DomainConfig> {
             device_tree: None,
             max_grant_frames: Some(32),
             max_maptrack_frames: None,
+            disks,
+            vifs,
+            driver_domain: autostart,
             autostart,
         })
 }
@@ -120,4 +125,52 @@ fn overrides_replace_keys() {
     let d = DomainConfig::from_text_with(base, &["extra=\"action=echo\"", "memory=16"]).unwrap();
     assert_eq!((d.cmdline.as_str(), d.memory_mib), ("action=echo", 16));
     assert_eq!(DomainConfig::from_text_with(base, &["memory=x"]).unwrap_err().line, 0);
+}
+
+const DEVICES: &str = r#"
+name = "web"
+kernel = "k"
+memory = 64
+disk = [ 'phy:/dev/loop0,xvda,w', 'file:/images/data.img,xvdb,r',
+         'format=raw, vdev=xvdc, access=rw, target=/dev/vg/guest-volume' ]
+vif = [ 'mac=00:16:3e:74:3d:76,bridge=xenbr0', '' ]
+"#;
+
+#[test]
+fn reads_disks_and_vifs() {
+    let d = DomainConfig::from_text(DEVICES).unwrap();
+    assert_eq!(d.disks.len(), 3);
+    assert_eq!(d.disks[0].devid, 51712);
+    assert_eq!(d.disks[0].legacy, Some(crate::Legacy::Phy));
+    assert_eq!(d.disks[1].access, crate::Access::ReadOnly);
+    assert_eq!(d.disks[2].target.as_deref(), Some("/dev/vg/guest-volume"));
+    assert_eq!(d.vifs.len(), 2);
+    assert_eq!(d.vifs[0].bridge.as_deref(), Some("xenbr0"));
+    assert_eq!(d.vifs[1], crate::VifSpec::default());
+    assert_eq!(DomainConfig::from_text(&d.to_string()).unwrap(), d);
+    let none = DomainConfig::from_text("name='a'\nmemory=8\nkernel='k'").unwrap();
+    assert!(none.disks.is_empty() && none.vifs.is_empty());
+}
+
+#[test]
+fn device_errors_name_line_and_key() {
+    let e = |t: &str| DomainConfig::from_text(&format!("name='g'\nkernel='k'\nmemory=8\n{t}")).unwrap_err().to_string();
+    assert_eq!(
+        e("disk = [ '/x,,xvda', '/y,,xvda' ]"),
+        "line 4: disk: \"/y,,xvda\": vdev xvda is the same device as xvda (devid 51712)"
+    );
+    assert_eq!(
+        e("disk = [ '/x,,xvda',\n '/y,,d0p0' ]"),
+        "line 4: disk: \"/y,,d0p0\": vdev d0p0 is the same device as xvda (devid 51712)"
+    );
+    assert_eq!(e("disk = [ '/x,raw,xyz' ]"), "line 4: disk: \"/x,raw,xyz\": vdev 'xyz' is not a valid virtual device");
+    assert_eq!(
+        e("disk = [ 'vdev=xvda' ]"),
+        "line 4: disk: \"vdev=xvda\": disk 'xvda': no target (only a cdrom may be empty)"
+    );
+    assert_eq!(e("disk = '/x,,xvda'"), "line 4: disk: expected a list");
+    assert_eq!(e("disk = [ 1 ]"), "line 4: disk: entries must be strings");
+    assert_eq!(e("vif = [ 'frob=1' ]"), "line 4: vif: \"frob=1\": unknown key 'frob'");
+    assert_eq!(e("vif = [ '', 'devid=0' ]"), "line 4: vif: \"devid=0\": devid 0 is used by an earlier vif");
+    assert_eq!(e("vif = [ 'devid=1', '' ]"), "line 4: vif: \"\": devid 1 is used by an earlier vif");
 }
