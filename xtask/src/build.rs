@@ -73,6 +73,11 @@ pub fn build_ramdisk_for(kind: Ramdisk) -> Result<PathBuf> {
         files.extend(crate::passthrough::guest_files()?);
     }
     files.extend(linux);
+    if kind != Ramdisk::Bench {
+        // The driver domain (the bench ramdisk carries exactly the
+        // reference Dom0's guests).
+        files.extend(crate::domd::ramdisk_files()?);
+    }
     let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
     let out = root().join(match kind {
         Ramdisk::Test => "target/thindom/ramdisk.cpio",

@@ -23,6 +23,7 @@ mkdir -p /proc /sys /dev /tmp\n\
 mount -t proc proc /proc\n\
 mount -t sysfs sysfs /sys\n\
 mount -t devtmpfs devtmpfs /dev\n\
+insmod /lib/modules/xen-blkfront.ko\n\
 echo \"thindom-linux-guest: init done, $(uname -r)\"\n\
 exec setsid cttyhack sh\n"
         .to_vec();
@@ -31,12 +32,16 @@ exec setsid cttyhack sh\n"
     // toolstack) must act at once.
     let poweroff = b"#!/bin/busybox sh\nsync\nexec /bin/busybox poweroff -f\n".to_vec();
     let reboot = b"#!/bin/busybox sh\nsync\nexec /bin/busybox reboot -f\n".to_vec();
+    // PV disk frontend (a module in Debian's kernel), loaded at boot so
+    // disks given at create time and hot-plugged ones both probe.
+    let (_, blkfront) = crate::domd::module("drivers/block/xen-blkfront.ko")?;
     Ok(cpio(
         &[
             ("init", EXE, &init),
             ("bin/busybox", EXE, &busybox),
             ("sbin/poweroff", EXE, &poweroff),
             ("sbin/reboot", EXE, &reboot),
+            ("lib/modules/xen-blkfront.ko", 0o100644, &blkfront),
         ],
         &["dev", "proc", "sys", "tmp"],
     ))

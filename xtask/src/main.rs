@@ -13,6 +13,7 @@ mod bench_compare;
 mod bench_xenstore;
 mod build;
 mod debian;
+mod domd;
 mod fuzz;
 mod linux_dom0;
 mod linux_guest;

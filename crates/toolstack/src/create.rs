@@ -107,8 +107,9 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
                 return Err(format!("{e} (domain {id} destroyed)"));
             }
         };
-        let dom =
-            Domain { id, uuid: handle, cfg, source: (name.to_string(), overrides.to_vec()), console, handled: None };
+        let source = (name.to_string(), overrides.to_vec());
+        let disks = cfg.disks.clone();
+        let dom = Domain { id, uuid: handle, cfg, source, console, handled: None, devices: Vec::new() };
         let store = self
             .store_entries(&dom, &built)
             .and_then(|_| self.store.introduce(&mut self.machine, id, built.store_gfn, built.store_port));
@@ -119,6 +120,12 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
             let _ = self.store.rm(&mut self.machine, &format!("/local/domain/{id}"));
             let _ = self.destroy(id);
             return Err(format!("xenstore: {e} (domain {id} destroyed)"));
+        }
+        for d in &disks {
+            if let Err(e) = self.attach_disk(id, d) {
+                let _ = self.destroy(id);
+                return Err(format!("{e} (domain {id} destroyed)"));
+            }
         }
         if !paused {
             if let Err(e) = self.xen.unpause_domain(id) {

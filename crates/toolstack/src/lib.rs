@@ -25,6 +25,8 @@
 extern crate alloc;
 
 mod create;
+pub mod devices;
+pub mod disks;
 mod lifecycle;
 mod machine;
 pub mod report;
@@ -59,6 +61,8 @@ pub struct Domain<P> {
     pub console: GuestConsole<P>,
     /// The shutdown reason already acted on, so it is handled once.
     pub handled: Option<u32>,
+    /// Its PV devices (it is their frontend).
+    pub devices: Vec<devices::Device>,
 }
 
 /// Host facts the builder needs.

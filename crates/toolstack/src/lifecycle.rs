@@ -46,6 +46,10 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
             return Err("refusing to destroy Domain-0".into());
         }
         let name = self.name(id);
+        // As libxl: paused, its devices and those it serves taken down
+        // (backends closed and unmapped, nodes gone), then destroyed.
+        let _ = self.xen.pause_domain(id);
+        self.take_down_devices(id);
         self.forget(id);
         self.xen.destroy_domain(id).map_err(|e| format!("destroydomain {id}: {e}"))?;
         if self.wait_gone(id) {
@@ -129,6 +133,7 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
         let gone: Vec<DomId> = self.doms.keys().copied().filter(|id| !all.iter().any(|i| i.domid == *id)).collect();
         for id in gone {
             log::info!("domain {id} ({}) is gone", self.name(id));
+            self.take_down_devices(id);
             self.forget(id);
         }
         let mut todo = Vec::new();

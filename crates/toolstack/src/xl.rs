@@ -48,6 +48,14 @@ pub const COMMANDS: &[XlCommand] = &[
     cmd("pause", "pause <dom>", "pause a domain", true),
     cmd("unpause", "unpause <dom>", "unpause a domain", true),
     cmd("console", "console <dom>", "attach to a domain's console (Ctrl-] detaches)", true),
+    cmd(
+        "block-attach",
+        "block-attach <dom> <disk-spec>",
+        "attach a disk served by a driver domain (xl disk syntax)",
+        true,
+    ),
+    cmd("block-detach", "block-detach <dom> <vdev>", "detach a disk", true),
+    cmd("block-list", "block-list <dom>...", "list a domain's disks (like xl block-list)", true),
     cmd("config-list", "config-list", "domain configurations (boot ramdisk and built-in)", false),
     cmd("xenstore-ls", "xenstore-ls [path]", "list a XenStore subtree with values and permissions", false),
     cmd("xenstore-read", "xenstore-read <path>", "read a XenStore node", false),
@@ -114,6 +122,15 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
                 let id = self.one_domain(&mut o, "console", args);
                 return Some(id.map_or(Outcome::Done, Outcome::Attach));
             }
+            "block-attach" => self.xl_block_attach(&mut o, args),
+            "block-detach" => match args {
+                [d, vdev] => match self.find(d) {
+                    Some(id) => self.detach_disk(id, vdev).map_err(|e| format!("Error: {e}")),
+                    None => Err(format!("block-detach: no domain {d:?}")),
+                },
+                _ => Err("usage: block-detach <dom> <vdev>".into()),
+            },
+            "block-list" => self.xl_block_list(&mut o, args),
             "config-list" => self.xl_config_list(&mut o),
             "xenstore-ls" => self.xs_ls(&mut o, args),
             "xenstore-read" => self.xs_read(&mut o, args),
@@ -221,6 +238,39 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
         let Some(id) = self.one_domain(o, cmd, &rest) else { return Ok(()) };
         let how = self.shutdown(id, reason, !fl.is_empty()).map_err(|e| format!("{cmd}: {e}"))?;
         o.line(format_args!("{what} domain {id} ({how})"));
+        Ok(())
+    }
+
+    /// `block-attach <dom> <disk-spec>`: the spec may be split over words
+    /// (as the shell splits it); they are joined with commas as xl does.
+    fn xl_block_attach(&mut self, _: &mut Out<'_>, args: &[String]) -> Result<(), String> {
+        let [d, spec @ ..] = args else { return Err("usage: block-attach <dom> <disk-spec>".into()) };
+        if spec.is_empty() {
+            return Err("usage: block-attach <dom> <disk-spec>".into());
+        }
+        let id = self.find(d).ok_or_else(|| format!("block-attach: no domain {d:?}"))?;
+        let spec = xlcfg::parse_disk(&spec.join(",")).map_err(|e| format!("block-attach: {e}"))?;
+        self.attach_disk(id, &spec).map(drop).map_err(|e| format!("block-attach: {e}"))
+    }
+
+    /// `block-list <dom>...`, with xl's columns.
+    fn xl_block_list(&mut self, o: &mut Out<'_>, args: &[String]) -> Result<(), String> {
+        if args.is_empty() {
+            return Err("usage: block-list <dom>...".into());
+        }
+        o.line(format_args!(
+            "{:<5} {:<3} {:<6} {:<5} {:<6} {:<8} {:<30}",
+            "Vdev", "BE", "handle", "state", "evt-ch", "ring-ref", "BE-path"
+        ));
+        for d in args {
+            let Some(id) = self.find(d) else {
+                o.line(format_args!("{d} is an invalid domain identifier"));
+                continue;
+            };
+            for (devid, be, fe, state, evtch, rref, path) in self.block_rows(id) {
+                o.line(format_args!("{devid:<5} {be:<3} {fe:<6} {state:<5} {evtch:<6} {rref:<8} {path:<30}"));
+            }
+        }
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 //! XenStore daemon.
 
 mod create;
+mod disks;
 mod lifecycle;
 mod xl;
 
@@ -122,6 +123,8 @@ pub fn ramdisk() -> Vec<u8> {
         ("keep.cfg", b"name = 'keep'\nkernel = 'Image'\nmemory = 16\non_crash = 'rename-restart'\n"),
         ("lost.cfg", b"name = 'lost'\nkernel = 'nowhere'\nmemory = 16\n"),
         ("bad.cfg", b"name = 'bad'\nmemory = 'lots'\n"),
+        ("domd.cfg", b"name = 'domd'\nkernel = 'Image'\nmemory = 16\ndriver_domain = 1\n"),
+        ("user.cfg", b"name = 'user'\nkernel = 'Image'\nmemory = 16\ndisk = ['backend=domd,vdev=xvda,target=/images/disk0.img']\n"),
         ("Image", &k),
     ])
 }
