@@ -156,10 +156,12 @@ fn console_port() -> Option<u32> {
 /// the attached guest's last words first, and detaches if it is gone.
 fn on_dom_exc() {
     let attached = terminal::attached();
-    let show = |t: &ts::Ts| attached.into_iter().for_each(|id| terminal::show_since(t, id));
-    for line in ts::with(|t| t.dom_exc(show)).unwrap_or_default() {
-        log::info!("{line}");
-    }
+    ts::with(|t| {
+        t.dom_exc(|t, changes| {
+            changes.iter().for_each(|line| log::info!("{line}"));
+            attached.into_iter().for_each(|id| terminal::show_since(t, id));
+        })
+    });
     if attached.is_some_and(|id| ts::with(|t| t.console_stats(id)).flatten().is_none()) {
         terminal::detach("the domain is gone");
     }

@@ -55,17 +55,16 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
     }
 
     /// All `VIRQ_DOM_EXC` asks for, in order: what changed since the last
-    /// look (returned, for the log), every console drained and `show`n
-    /// (the last words of a guest going away, before it goes), the `on_*`
-    /// actions, and a new snapshot (what the actions did they report
-    /// themselves).
-    pub fn dom_exc(&mut self, show: impl FnOnce(&Self)) -> Vec<String> {
+    /// look and every console drained, handed to `before_actions` (to log
+    /// the changes and show the last words of a guest going away, before
+    /// the actions say what they do), the `on_*` actions, and a new
+    /// snapshot (what the actions did they report themselves).
+    pub fn dom_exc(&mut self, before_actions: impl FnOnce(&Self, &[String])) {
         let lines = self.report_changes();
         self.drain_consoles();
-        show(self);
+        before_actions(self, &lines);
         self.on_dom_exc();
         self.refresh_known();
-        lines
     }
 
     /// What changed since the last snapshot (nothing the first time).
