@@ -125,3 +125,112 @@ fn info_agrees_with_xl_info() {
     // `list` has xl's header.
     assert_eq!(list.lines().next(), xl_list.lines().next(), "list header");
 }
+
+#[path = "../../crates/toolstack/tests/golden/xenstore_ls.rs"]
+mod xenstore_ls;
+
+/// The disk of the golden test: the same device thindom's tests give
+/// `user` from a driver domain (`backend=domd,vdev=xvda,target=/images/disk0.img`),
+/// here served by Dom0 itself, the classic layout.
+const GOLDEN_DISK: &str = "disk=['vdev=xvda,target=/images/disk0.img']";
+
+/// Where the fixture lives (toolstack's host test reads it too).
+fn golden_file() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/toolstack/tests/golden/xl-vbd.txt")
+}
+
+/// The fixture's header: how it was captured, and the domain ids in it.
+fn golden_header(fe: u32) -> String {
+    format!(
+        "# What Debian's xl 4.17 (xen-utils-4.17 of Debian 12, arm64) writes in XenStore for one PV disk\n\
+         # served by Dom0 itself: the reference Linux Dom0 with C xenstored, under Xen 4.17 in QEMU.\n\
+         # Captured by itest/tests/reference.rs, xl_vbd_layout_matches_the_golden_file (which also\n\
+         # checks it stays true; re-capture: THINDOM_BLESS_GOLDEN=1 cargo xtask test --qemu-only xl_vbd_layout):\n\
+         #   mkdir -p /images && dd if=/dev/zero of=/images/disk0.img bs=1M count=8\n\
+         #   cd /guests && xl create -p testguest.cfg \"{GOLDEN_DISK}\" &\n\
+         #   # once /local/domain/0/backend/vbd/<F>/51712/state exists, while xl waits for the backend\n\
+         #   # (the reference Dom0 has no xen-blkback: xl gives up after 10 s and removes it all)\n\
+         #   xenstore-ls -fp /local/domain/<F>/device/vbd /local/domain/0/backend/vbd/<F> /libxl/<F>/device/vbd\n\
+         # Output to a file, so no terminal width truncates the values. Lines as printed, in xenstored's order.\n\
+         # domids: frontend={fe} backend=0\n"
+    )
+}
+
+/// Runs `line` in the reference Dom0's shell; returns what it printed
+/// before a marker echoed last (a long line is redrawn by the shell's line
+/// editing, so its echo cannot be matched).
+fn dom0_sh(s: &mut Session, line: &str) -> String {
+    check(s, |s| {
+        s.send_line(&format!("{line}; echo end-$((6*7))"))?;
+        let out = s.expect("\nend-42", CMD_TIMEOUT)?;
+        s.expect(PROMPT, CMD_TIMEOUT)?;
+        Ok(out.replace('\r', ""))
+    })
+}
+
+/// The golden file of the PV disk layout (which thindom's toolstack is
+/// checked against in its host tests) is what Debian's xl writes under real
+/// Xen: the same nodes, values and permissions, domain ids aside. Captured
+/// during xl's wait for the backend, which never comes (no blkback here);
+/// xl then fails and takes everything down again.
+#[test]
+fn xl_vbd_layout_matches_the_golden_file() {
+    let cfg = config_from_env().expect("integration-test environment");
+    let log = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/itest/reference-xl-vbd.log");
+    let mut s = Session::spawn(&cfg, &log).expect("start QEMU");
+    check(&mut s, |s| {
+        s.expect(READY, REF_BOOT)?;
+        s.expect(PROMPT, CMD_TIMEOUT).map(drop)
+    });
+    let booted = s.elapsed();
+    dom0_sh(&mut s, "mkdir -p /images && dd if=/dev/zero of=/images/disk0.img bs=1M count=8 2>/dev/null");
+    dom0_sh(&mut s, &format!("xl create -p testguest.cfg \"{GOLDEN_DISK}\" >/tmp/xl.log 2>&1 & xl=$!"));
+    let out = dom0_sh(
+        &mut s,
+        "i=0; until d=$(xl domid testguest 2>/dev/null) && xenstore-read /local/domain/0/backend/vbd/$d/51712/state \
+         >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 60 ] || break; sleep 1; done; echo domid=$d",
+    );
+    let fe: u32 = capture(&out, r"domid=(\d+)").parse().expect("xl domid");
+    dom0_sh(
+        &mut s,
+        &format!(
+            "xenstore-ls -fp /local/domain/{fe}/device/vbd /local/domain/0/backend/vbd/{fe} /libxl/{fe}/device/vbd \
+             >/tmp/vbd.txt 2>&1"
+        ),
+    );
+    let raw = dom0_sh(&mut s, "cat /tmp/vbd.txt");
+    let got = xenstore_ls::parse(&raw);
+    assert!(!got.is_empty(), "nothing captured:\n{raw}");
+    // xl gives up on the backend and removes the domain and its nodes.
+    let xl = dom0_sh(&mut s, "wait $xl; echo xl-exit=$?; cat /tmp/xl.log");
+    assert!(xl.contains("unable to add disk devices") && !xl.contains("xl-exit=0"), "xl create:\n{xl}");
+    // (xenstore-ls stops at the first path that does not exist.)
+    let left = dom0_sh(
+        &mut s,
+        &format!("for p in /local/domain/0/backend /local/domain/{fe} /libxl/{fe}; do xenstore-ls -fp $p; done"),
+    );
+    assert!(xenstore_ls::parse(&left).is_empty(), "xl left nodes behind:\n{left}");
+    let list = dom0_sh(&mut s, "xl list");
+    assert!(!list.contains("testguest"), "xl left the domain:\n{list}");
+    let qemu_time = s.elapsed();
+    check(&mut s, |s| {
+        s.send_line("poweroff -f")?;
+        anyhow::ensure!(s.wait_exit(Duration::from_secs(60))?, "QEMU did not exit");
+        Ok(())
+    });
+    eprintln!("boot {booted:?}, total {qemu_time:?}; xl said:\n{xl}");
+    let captured: String = raw.lines().filter(|l| xenstore_ls::parse(l).len() == 1).map(|l| format!("{l}\n")).collect();
+    if std::env::var_os("THINDOM_BLESS_GOLDEN").is_some() {
+        std::fs::write(golden_file(), format!("{}{captured}", golden_header(fe))).expect("writing the golden file");
+        eprintln!("wrote {}", golden_file().display());
+    }
+    let golden = std::fs::read_to_string(golden_file()).expect("the golden file (THINDOM_BLESS_GOLDEN=1 writes it)");
+    let (gfe, gbe) = xenstore_ls::domids(&golden).expect("a `# domids:` line in the golden file");
+    let want = xenstore_ls::normalize(&xenstore_ls::parse(&golden), gfe, gbe);
+    let diff = xenstore_ls::diff(&want, &xenstore_ls::normalize(&got, fe, 0));
+    assert!(
+        diff.is_empty(),
+        "xl's nodes are not the golden file's:\n{}\n--- captured ---\n{captured}",
+        diff.join("\n")
+    );
+}

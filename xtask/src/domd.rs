@@ -2,7 +2,7 @@
 //! with an initramfs of busybox, the kernel's block backend and loop
 //! modules, and `domd-agent`, put into Dom0's boot ramdisk beside
 //! `configs/domd.cfg`. Its disks are image files in its RAM: the init
-//! script makes `/images/disk0.img` and `/images/disk1.img` (16 MiB each)
+//! script makes `/images/disk0.img`, `disk1.img` and `disk2.img` (16 MiB each)
 //! unless the initramfs already holds them; a user's own images go in with
 //! [`ramdisk_files_with`] (`cargo xtask run --domd-image FILE`).
 
@@ -44,8 +44,8 @@ mount -t proc proc /proc\n\
 mount -t sysfs sysfs /sys\n\
 mount -t devtmpfs devtmpfs /dev\n\
 {inserts}\n\
-for d in disk0 disk1; do\n\
-  [ -e /images/$d.img ] || dd if=/dev/zero of=/images/$d.img bs=1M count={IMAGE_MIB} 2>/dev/null\n\
+for d in disk0 disk1 disk2; do\n\
+  [ -e /images/$d.img ] || dd if=/dev/zero of=/images/$d.img bs=1M count={IMAGE_MIB} 2>/dev/null || echo \"thindom-domd: cannot make /images/$d.img\"\n\
 done\n\
 echo \"thindom-domd: init done, $(uname -r), images: $(ls /images | tr '\\n' ' ')\"\n\
 domd-agent &\n\
@@ -54,8 +54,9 @@ exec setsid cttyhack sh\n",
     )
 }
 
-/// Files for the boot ramdisk: `domd/initrd.cpio` (the kernel is the
-/// Linux guest's `linux/Image`).
+/// Files for the boot ramdisk: `domd/initrd.cpio` and `domd/gpio.dtb` (the
+/// partial device tree of its passed-through GPIO controller; the kernel is
+/// the Linux guest's `linux/Image`).
 pub fn ramdisk_files() -> Result<Vec<(String, Vec<u8>)>> {
     ramdisk_files_with(&[])
 }
@@ -84,5 +85,8 @@ pub fn ramdisk_files_with(images: &[&Path]) -> Result<Vec<(String, Vec<u8>)>> {
         owned.push((format!("images/{name}"), 0o100644, std::fs::read(img)?));
     }
     let files: Vec<(&str, u32, &[u8])> = owned.iter().map(|(n, m, d)| (n.as_str(), *m, d.as_slice())).collect();
-    Ok(vec![("domd/initrd.cpio".into(), cpio(&files, &["dev", "proc", "sys", "tmp", "images"]))])
+    Ok(vec![
+        ("domd/initrd.cpio".into(), cpio(&files, &["dev", "proc", "sys", "tmp", "images"])),
+        ("domd/gpio.dtb".into(), crate::passthrough::gpio_partial_dt()?),
+    ])
 }

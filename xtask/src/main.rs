@@ -53,6 +53,9 @@ enum Cmd {
         /// Only the QEMU integration tests.
         #[arg(long)]
         qemu_only: bool,
+        /// Only this integration test file (`itest/tests/<NAME>.rs`).
+        #[arg(long)]
+        file: Option<String>,
         /// Filter passed to the integration test runner.
         filter: Option<String>,
     },
@@ -83,7 +86,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Run(args) => qemu::run_interactive(&args),
-        Cmd::Test { host_only, qemu_only, filter } => test(host_only, qemu_only, filter),
+        Cmd::Test { host_only, qemu_only, file, filter } => test(host_only, qemu_only, file, filter),
         Cmd::Lint => lint(),
         Cmd::Fuzz { seconds, target } => fuzz::run(seconds, target.as_deref()),
         Cmd::Bench(b) => bench::run(b),
@@ -100,7 +103,7 @@ fn lint() -> Result<()> {
     util::cargo(&["clippy", "-p", "thindom", "--release", "--target", setup::TARGET, "--", "-D", "warnings"])
 }
 
-fn test(host_only: bool, qemu_only: bool, filter: Option<String>) -> Result<()> {
+fn test(host_only: bool, qemu_only: bool, file: Option<String>, filter: Option<String>) -> Result<()> {
     setup::ensure()?;
     if !qemu_only {
         lint()?;
@@ -115,7 +118,11 @@ fn test(host_only: bool, qemu_only: bool, filter: Option<String>) -> Result<()> 
         let reference = linux_dom0::build()?;
         let pt_dtb = passthrough::host_dtb(&qemu::config(&img)?)?;
         util::banner("QEMU integration tests under real Xen");
-        let mut args = vec!["test", "-p", "itest", "--", "--test-threads=1"];
+        let mut args = vec!["test", "-p", "itest"];
+        if let Some(f) = file.as_deref() {
+            args.extend(["--test", f]);
+        }
+        args.extend(["--", "--test-threads=1"]);
         if let Some(f) = filter.as_deref() {
             args.push(f);
         }

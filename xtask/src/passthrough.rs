@@ -1,30 +1,61 @@
-//! Device passthrough fixtures: QEMU virt's PL031 RTC given to a guest.
+//! Device passthrough fixtures: QEMU virt's PL031 RTC given to a Linux
+//! guest, and its PL061 GPIO controller given to the driver domain (the
+//! hardware a thin Dom0 hands over; neither does DMA, and this QEMU has no
+//! IOMMU for platform devices).
 //!
 //! - [`host_dtb`]: the device tree QEMU generates for a machine, with the
-//!   RTC's node marked `xen,passthrough`, so Xen neither maps it into Dom0
-//!   nor routes its interrupt there, and a toolstack can hand both to a
-//!   guest (docs/misc/arm/passthrough.txt in Xen).
-//! - [`guest_files`]: a partial device tree (xl.cfg's `device_tree`) that
-//!   describes the RTC under `/passthrough` for the guest, and an xl.cfg
-//!   giving a Linux guest the RTC's MMIO page and interrupt.
+//!   RTC's and the GPIO's nodes marked `xen,passthrough`, so Xen neither
+//!   maps them into Dom0 nor routes their interrupts there, and a toolstack
+//!   can hand both to guests (docs/misc/arm/passthrough.txt in Xen).
+//! - [`guest_files`]: partial device trees (xl.cfg's `device_tree`) that
+//!   describe each device under `/passthrough`, and an xl.cfg giving a
+//!   Linux guest the RTC's MMIO page and interrupt (`configs/domd.cfg`
+//!   names the GPIO's).
 
 use anyhow::{bail, Context, Result};
 use harness::QemuConfig;
 use std::path::PathBuf;
 use vm_fdt::FdtWriter;
 
-/// The RTC in QEMU virt's device tree (`hw/arm/virt.c`).
-pub const RTC_NODE: &str = "pl031@9010000";
-const RTC_BASE: u64 = 0x0901_0000;
-/// Its SPI: 2, i.e. interrupt 34.
-const RTC_SPI: u32 = 2;
+/// A device of QEMU virt (`hw/arm/virt.c`) given to a guest.
+struct Device {
+    /// Its node in QEMU's device tree.
+    host_node: &'static str,
+    /// Its node in the guest's (`/passthrough/<name>`).
+    guest_node: &'static str,
+    compatible: &'static str,
+    base: u64,
+    /// Its SPI (interrupt = SPI + 32).
+    spi: u32,
+    gpio_controller: bool,
+}
+
+const RTC: Device = Device {
+    host_node: "pl031@9010000",
+    guest_node: "rtc@9010000",
+    compatible: "arm,pl031",
+    base: 0x0901_0000,
+    spi: 2,
+    gpio_controller: false,
+};
+
+const GPIO: Device = Device {
+    host_node: "pl061@9030000",
+    guest_node: "gpio@9030000",
+    compatible: "arm,pl061",
+    base: 0x0903_0000,
+    spi: 7,
+    gpio_controller: true,
+};
+
 /// libxl's phandle for the guest's GIC (`GUEST_PHANDLE_GIC`).
 const GUEST_PHANDLE_GIC: u32 = 65000;
 const CLOCK_PHANDLE: u32 = 0x8000;
 
 /// The device tree QEMU boots `cfg` with (its machine, Xen's command line,
 /// the Dom0 kernel and ramdisk modules: boot with the same images), with
-/// [`RTC_NODE`] marked `xen,passthrough`, written next to the other images.
+/// the RTC and the GPIO marked `xen,passthrough`, written next to the other
+/// images.
 pub fn host_dtb(cfg: &QemuConfig) -> Result<PathBuf> {
     let out_dir = crate::util::root().join("target/thindom");
     std::fs::create_dir_all(&out_dir)?;
@@ -35,18 +66,20 @@ pub fn host_dtb(cfg: &QemuConfig) -> Result<PathBuf> {
         bail!("QEMU did not dump its device tree: {}", String::from_utf8_lossy(&o.stderr));
     }
     let blob = std::fs::read(&raw)?;
-    std::fs::write(&out, mark_passthrough(&blob, RTC_NODE)?)?;
+    std::fs::write(&out, mark_passthrough(&blob, &[RTC.host_node, GPIO.host_node])?)?;
     Ok(out)
 }
 
 /// Rewrites `blob` with an empty `xen,passthrough` property in the
-/// top-level node `name`.
-fn mark_passthrough(blob: &[u8], name: &str) -> Result<Vec<u8>> {
+/// top-level nodes `names`.
+fn mark_passthrough(blob: &[u8], names: &[&str]) -> Result<Vec<u8>> {
     platform::validate(blob).map_err(|e| anyhow::anyhow!("QEMU's device tree: {e}"))?;
     let t = fdt::Fdt::new(blob).map_err(|e| anyhow::anyhow!("QEMU's device tree: {e:?}"))?;
     let root = t.find_node("/").context("no root node")?;
-    if !root.children().any(|n| n.name == name) {
-        bail!("QEMU's device tree has no /{name}");
+    for name in names {
+        if !root.children().any(|n| n.name == *name) {
+            bail!("QEMU's device tree has no /{name}");
+        }
     }
     let mut w = FdtWriter::new()?;
     let top = w.begin_node("")?;
@@ -54,7 +87,7 @@ fn mark_passthrough(blob: &[u8], name: &str) -> Result<Vec<u8>> {
         w.property(p.name, p.value)?;
     }
     for c in root.children() {
-        if c.name != name {
+        if !names.contains(&c.name) {
             builder::fdt::copy_node(&mut w, &c)?;
             continue;
         }
@@ -76,9 +109,14 @@ fn mark_passthrough(blob: &[u8], name: &str) -> Result<Vec<u8>> {
 /// `passthrough/linux-rtc.cfg` (a Linux guest with the RTC).
 pub fn guest_files() -> Result<Vec<(String, Vec<u8>)>> {
     Ok(vec![
-        ("passthrough/rtc.dtb".into(), partial_dt()?),
+        ("passthrough/rtc.dtb".into(), partial_dt(&RTC)?),
         ("passthrough/linux-rtc.cfg".into(), LINUX_RTC_CFG.as_bytes().to_vec()),
     ])
+}
+
+/// The driver domain's partial device tree: the GPIO controller.
+pub fn gpio_partial_dt() -> Result<Vec<u8>> {
+    partial_dt(&GPIO)
 }
 
 const LINUX_RTC_CFG: &str = r#"# Debian's Linux with QEMU virt's PL031 RTC passed through: its MMIO
@@ -95,9 +133,9 @@ irqs = [ 34 ]
 device_tree = "rtc.dtb"
 "#;
 
-/// The partial device tree: the RTC and the fixed clock it needs (AMBA
+/// The partial device tree: the device and the fixed clock it needs (AMBA
 /// primecells name their bus clock `apb_pclk`), under `/passthrough`.
-fn partial_dt() -> Result<Vec<u8>> {
+fn partial_dt(d: &Device) -> Result<Vec<u8>> {
     let mut w = FdtWriter::new()?;
     let root = w.begin_node("")?;
     w.property_u32("#address-cells", 2)?;
@@ -114,15 +152,19 @@ fn partial_dt() -> Result<Vec<u8>> {
     w.property_string("clock-output-names", "clk24mhz")?;
     w.property_u32("phandle", CLOCK_PHANDLE)?;
     w.end_node(clk)?;
-    let rtc = w.begin_node(&format!("rtc@{RTC_BASE:x}"))?;
-    w.property_string_list("compatible", vec!["arm,pl031".into(), "arm,primecell".into()])?;
-    w.property_array_u64("reg", &[RTC_BASE, 0x1000])?;
-    // GIC SPI 2, level high; the guest's GIC is libxl's phandle.
-    w.property_array_u32("interrupts", &[0, RTC_SPI, 4])?;
+    let dev = w.begin_node(d.guest_node)?;
+    w.property_string_list("compatible", vec![d.compatible.into(), "arm,primecell".into()])?;
+    w.property_array_u64("reg", &[d.base, 0x1000])?;
+    // The GIC SPI, level high; the guest's GIC is libxl's phandle.
+    w.property_array_u32("interrupts", &[0, d.spi, 4])?;
     w.property_u32("interrupt-parent", GUEST_PHANDLE_GIC)?;
     w.property_u32("clocks", CLOCK_PHANDLE)?;
     w.property_string("clock-names", "apb_pclk")?;
-    w.end_node(rtc)?;
+    if d.gpio_controller {
+        w.property_null("gpio-controller")?;
+        w.property_u32("#gpio-cells", 2)?;
+    }
+    w.end_node(dev)?;
     w.end_node(pt)?;
     w.end_node(root)?;
     Ok(w.finish()?)
@@ -136,7 +178,7 @@ mod tests {
         let mut w = FdtWriter::new().unwrap();
         let root = w.begin_node("").unwrap();
         w.property_u32("#address-cells", 2).unwrap();
-        let rtc = w.begin_node(RTC_NODE).unwrap();
+        let rtc = w.begin_node(RTC.host_node).unwrap();
         w.property_string("compatible", "arm,pl031").unwrap();
         w.end_node(rtc).unwrap();
         let other = w.begin_node("pl061@9030000").unwrap();
@@ -148,16 +190,20 @@ mod tests {
 
     #[test]
     fn marks_only_the_named_node() {
-        let out = mark_passthrough(&tree(), RTC_NODE).unwrap();
+        let out = mark_passthrough(&tree(), &[RTC.host_node]).unwrap();
         let t = fdt::Fdt::new(&out).unwrap();
         assert!(t.find_node("/pl031@9010000").unwrap().property("xen,passthrough").is_some());
         assert!(t.find_node("/pl061@9030000").unwrap().property("xen,passthrough").is_none());
         assert_eq!(t.find_node("/").unwrap().property("#address-cells").unwrap().as_usize(), Some(2));
-        assert!(mark_passthrough(&tree(), "nope@0").is_err());
+        assert!(mark_passthrough(&tree(), &["nope@0"]).is_err());
+        let both = mark_passthrough(&tree(), &[RTC.host_node, GPIO.host_node]).unwrap();
+        let t = fdt::Fdt::new(&both).unwrap();
+        assert!(t.find_node("/pl061@9030000").unwrap().property("xen,passthrough").is_some());
     }
 
     #[test]
     fn partial_tree_is_what_the_builder_accepts() {
-        builder::fdt::check_partial(&partial_dt().unwrap()).unwrap();
+        builder::fdt::check_partial(&partial_dt(&RTC).unwrap()).unwrap();
+        builder::fdt::check_partial(&partial_dt(&GPIO).unwrap()).unwrap();
     }
 }

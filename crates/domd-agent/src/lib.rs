@@ -64,6 +64,11 @@ pub const MAX_VALUE_LEN: usize = 1024;
 /// Longest `hotplug-error` text it writes (bytes; longer ones are cut).
 pub const MAX_ERROR_LEN: usize = 512;
 
+/// The node (relative to the agent's domain) it writes `ready` to before it
+/// starts watching; Dom0 waits for it before it gives the domain devices
+/// to serve. The domain's `data` directory is its own (libxl's layout).
+pub const READY_NODE: &str = "data/domd-agent";
+
 /// The line printed on stderr once the watch is set and the devices that
 /// already existed are handled; tests and Dom0's console readers wait for
 /// it.

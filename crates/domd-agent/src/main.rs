@@ -32,20 +32,28 @@ impl log::Log for StderrLogger {
 
 static LOGGER: StderrLogger = StderrLogger;
 
-/// Tells the world the agent is ready. Today a line on stderr, which Dom0
-/// sees on Dom-D's console; another signal (a XenStore node under the
-/// agent's backend tree, a file) belongs here.
-fn announce_ready(own: u16) {
-    eprintln!("{}", ready_line(own));
+/// Tells Dom0 the agent is (about to be) ready: `data/domd-agent = ready`
+/// in its own domain's `data` directory
+/// (which the toolstack makes writable by the domain), which Dom0 waits
+/// for before it gives this domain devices to serve.
+fn announce_ready<T: xenstore::client::Transport>(client: &mut Client<T>, own: u16) -> Result<(), String> {
+    client
+        .write(0, domd_agent::READY_NODE, b"ready")
+        .map_err(|e| format!("writing {}: {e}", domd_agent::READY_NODE))?;
+    log::debug!("{} written for domain {own}", domd_agent::READY_NODE);
+    Ok(())
 }
 
 fn run(o: &cli::Options) -> Result<(), String> {
     let transport = open_xenbus(&o.xenbus).map_err(|e| format!("opening {}: {e}", o.xenbus))?;
     let mut client = Client::new(transport);
     let own = read_own_domid(&mut client)?;
+    // Devices Dom0 writes between this and the watch are found by the
+    // scan `start` makes.
+    announce_ready(&mut client, own)?;
     let mut agent = Agent::new(own, XsStore::new(client), LinuxSystem::new(o.losetup.clone()));
     agent.start().map_err(|e| format!("watching {}: {e}", agent.scope().root()))?;
-    announce_ready(own);
+    eprintln!("{}", ready_line(own));
     loop {
         agent.step().map_err(|e| format!("waiting for XenStore events: {e}"))?;
     }

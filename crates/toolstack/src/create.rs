@@ -42,12 +42,21 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
         self.create_with_uuid(name, overrides, paused, None)
     }
 
-    /// Creates every configuration marked `autostart = 1`, in boot-disk
-    /// order; returns each one's name and what became of it.
+    /// Creates every configuration marked `autostart = 1`: driver domains
+    /// first, then the others, each group in boot-disk order (a domain's
+    /// disks wait for their driver domain's agent); returns each one's
+    /// name and what became of it.
     pub fn autostart(&mut self) -> Vec<(String, Result<DomId, String>)> {
-        let configs = self.disk.configs();
-        let auto = configs.iter().filter(|c| DomainConfig::from_text(&c.text).is_ok_and(|d| d.autostart));
-        auto.map(|c| (c.name.clone(), self.create(&c.name, &[], false))).collect()
+        let mut auto: Vec<(bool, String)> = self
+            .disk
+            .configs()
+            .into_iter()
+            .filter_map(|c| {
+                DomainConfig::from_text(&c.text).ok().filter(|d| d.autostart).map(|d| (!d.driver_domain, c.name))
+            })
+            .collect();
+        auto.sort_by_key(|(later, _)| *later);
+        auto.into_iter().map(|(_, name)| (name.clone(), self.create(&name, &[], false))).collect()
     }
 
     /// [`Toolstack::create`], keeping `uuid` when a domain is restarted

@@ -93,6 +93,9 @@ pub struct Vbd {
     pub script: String,
     pub direct_io_safe: bool,
     pub discard: bool,
+    /// Whether the frontend may trust the backend (`trusted`; xl's
+    /// `untrusted` makes Linux blkfront bounce its data).
+    pub trusted: bool,
 }
 
 /// Where libxl looks for hotplug scripts.
@@ -120,6 +123,9 @@ impl Vbd {
         if let Some(b @ (BackendType::Qdisk | BackendType::Tap)) = d.backendtype {
             return Err(format!("{what}: backendtype={} is not available (only phy: Linux blkback)", b.as_str()));
         }
+        if d.specification == Some(xlcfg::Specification::Virtio) {
+            return Err(format!("{what}: specification=virtio is not available (only xen: Linux blkback)"));
+        }
         let target = d.target.clone().filter(|t| !t.is_empty()).ok_or_else(|| format!("{what}: no target"))?;
         let script = d.script.as_deref().unwrap_or("block");
         Ok(Vbd {
@@ -131,6 +137,7 @@ impl Vbd {
             script: if script.contains('/') { script.into() } else { format!("{SCRIPT_DIR}/{script}") },
             direct_io_safe: d.direct_io_safe,
             discard: d.discard.unwrap_or(true),
+            trusted: d.trusted.unwrap_or(true),
         })
     }
 
@@ -153,6 +160,7 @@ impl Vbd {
             k.push(("direct-io-safe", "1".into()));
         }
         k.push(("discard-enable", if self.discard { "1" } else { "0" }.into()));
+        k.push(("specification", "xen".into()));
         k
     }
 
@@ -163,6 +171,7 @@ impl Vbd {
             ("state", state::INITIALISING.to_string()),
             ("virtual-device", self.devid.to_string()),
             ("device-type", if self.cdrom { "cdrom" } else { "disk" }.into()),
+            ("trusted", if self.trusted { "1" } else { "0" }.into()),
         ])
     }
 }
@@ -267,11 +276,15 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
         })
     }
 
-    /// Takes a device down as libxl does: `online=0`, Closing unless
-    /// Closed, a bounded wait for Closed (or the backend gone), then the
-    /// frontend, backend and Dom0 entries go. Returns whether the backend
+    /// Takes a device down as libxl does: `online=0` and Closing (unless
+    /// Closed) in the backend, a bounded wait for Closed (or the backend
+    /// gone), then the frontend, backend and Dom0 entries go. With `force`
+    /// the frontend cannot take part (it is paused for destroy, or gone):
+    /// Dom0 marks the frontend Closed itself, so the backend (Linux
+    /// blkback: frontend Closed and not online) closes, unmaps the
+    /// frontend's grants and says Closed. Returns whether the backend
     /// closed in time.
-    pub(crate) fn remove_device(&mut self, dev: &Device) -> bool {
+    pub(crate) fn remove_device(&mut self, dev: &Device, force: bool) -> bool {
         let be = dev.backend_path();
         let state_path = format!("{be}/state");
         // A driver domain that is gone or shut down closes nothing.
@@ -280,11 +293,15 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
         let closed = match present {
             None => true,
             Some(s) => {
+                let fe_state = format!("{}/state", dev.frontend_path());
                 let (store, m) = (&mut self.store, &mut self.machine);
                 let _ = store.transaction(m, |st, m, t| {
                     st.write_in(m, t, &format!("{be}/online"), "0")?;
                     if s != state::CLOSED {
                         st.write_in(m, t, &state_path, &state::CLOSING.to_string())?;
+                    }
+                    if force {
+                        st.write_in(m, t, &fe_state, &state::CLOSED.to_string())?;
                     }
                     Ok(())
                 });

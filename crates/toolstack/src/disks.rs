@@ -14,6 +14,14 @@ use xen_abi::DomId;
 /// `block-attach` can make Dom0 and the driver domain hold).
 pub const MAX_DEVICES: usize = 64;
 
+/// How long a device waits for its driver domain's agent to say it is
+/// ready (a driver domain created just before boots Linux first).
+pub const AGENT_TIMEOUT_MS: u64 = 120_000;
+
+/// What the agent writes in its domain once it serves devices
+/// (`domd_agent::READY_NODE`).
+pub const AGENT_READY: &str = "data/domd-agent";
+
 /// One `block-list` row: `(devid, backend, frontend, state, event channel,
 /// ring-ref, backend path)`, `-1` where the frontend has not said.
 pub type BlockRow = (u32, DomId, DomId, i64, i64, i64, String);
@@ -48,16 +56,30 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
         if dom.devices.iter().any(|d| d.kind == Kind::Vbd && d.devid == vbd.devid) {
             return Err(format!("{what}: domain {id} has a disk with device id {} already", vbd.devid));
         }
+        self.wait_agent(&what, backend)?;
         let dev = Device { kind: Kind::Vbd, frontend: id, backend, devid: vbd.devid };
         self.write_device(&dev, &vbd.backend_keys(id), &vbd.frontend_keys(backend))?;
         if let Err(e) = self.wait_backend(&dev) {
-            self.remove_device(&dev);
+            self.remove_device(&dev, true);
             return Err(format!("{what}: {e}"));
         }
         if let Some(d) = self.doms.get_mut(&id) {
             d.devices.push(dev.clone());
         }
         Ok(dev)
+    }
+
+    /// Waits (bounded) for the agent of driver domain `backend` to be
+    /// ready; at once if it is.
+    fn wait_agent(&mut self, what: &str, backend: DomId) -> Result<(), String> {
+        let node = format!("/local/domain/{backend}/{AGENT_READY}");
+        let ready = |ts: &mut Self| (ts.read_text(&node).as_deref() == Some("ready")).then_some(());
+        self.wait_until(AGENT_TIMEOUT_MS, ready).ok_or_else(|| {
+            format!(
+                "{what}: the agent of driver domain {backend} is not ready after {} s ({node} not \"ready\")",
+                AGENT_TIMEOUT_MS / 1000
+            )
+        })
     }
 
     /// Detaches the disk `vdev` (a name or a device id) from `id`.
@@ -70,7 +92,7 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
             .position(|d| d.kind == Kind::Vbd && d.devid == devid)
             .ok_or_else(|| format!("Device {vdev} not connected."))?;
         let dev = dom.devices.remove(i);
-        self.remove_device(&dev);
+        self.remove_device(&dev, false);
         Ok(())
     }
 
@@ -102,7 +124,7 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
             devs.extend(served);
         }
         for dev in devs {
-            self.remove_device(&dev);
+            self.remove_device(&dev, true);
         }
     }
 }

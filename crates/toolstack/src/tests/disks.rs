@@ -27,6 +27,7 @@ fn play_driver_domain(domd: DomId) -> Others {
     Box::new(move |store: &mut Daemon<Rc<MemPage>>| {
         let s = store.server_mut();
         let Some(c) = s.domain_conn(domd) else { return };
+        req(s, c, MsgType::Write, &[crate::disks::AGENT_READY, "ready"]);
         let root = format!("/local/domain/{domd}/backend/vbd");
         let Some(fes) = req(s, c, MsgType::Directory, &[&root]) else { return };
         for fe in fes.split('\0').filter(|x| !x.is_empty()) {
@@ -50,6 +51,7 @@ fn play_driver_domain(domd: DomId) -> Others {
                         req(s, c, MsgType::Write, &[&format!("{be}/state"), "2"]);
                     }
                 }
+                // blkback: not online, and the frontend closing or gone.
                 if get(s, "online").as_deref() == Some("0") && state == "5" {
                     req(s, c, MsgType::Write, &[&format!("{be}/state"), "6"]);
                 }
@@ -63,6 +65,8 @@ fn with_domd<'a>(xen: &'a Xen<SimXen>, disk: &'a [u8]) -> (Ts<'a>, DomId) {
     let mut ts = toolstack(xen, disk);
     let domd = ts.create("domd", &[], false).unwrap();
     ts.machine.others = Some(play_driver_domain(domd));
+    let (s, m) = ts.store();
+    s.write(m, &format!("/local/domain/{domd}/{}", crate::disks::AGENT_READY), "ready").unwrap();
     (ts, domd)
 }
 
@@ -157,8 +161,15 @@ fn no_driver_domain_no_agent_and_bad_specs_are_clear_errors() {
     assert!(e.contains("runs no PV backends"), "{e}");
     let e = ts.create("user", &["disk=['backend=domd,vdev=xvda,format=qcow2,target=/x']".into()], false).unwrap_err();
     assert!(e.contains("qcow2"), "{e}");
-    // A driver domain whose agent never answers: a bounded wait.
+    // A driver domain whose agent never comes up: a bounded wait.
     let domd = ts.create("domd", &[], false).unwrap();
+    let before = footprint(&ts, &xen);
+    let e = ts.create("user", &[], false).unwrap_err();
+    assert!(e.contains(&format!("agent of driver domain {domd} is not ready after 120 s")), "{e}");
+    assert_eq!(footprint(&ts, &xen), before);
+    // An agent that is up but never answers for the device: bounded too.
+    let (s, m) = ts.store();
+    s.write(m, &format!("/local/domain/{domd}/{}", crate::disks::AGENT_READY), "ready").unwrap();
     let before = footprint(&ts, &xen);
     let e = ts.create("user", &[], false).unwrap_err();
     assert!(e.contains("not ready after 10 s"), "{e}");

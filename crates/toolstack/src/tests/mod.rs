@@ -4,6 +4,7 @@
 
 mod create;
 mod disks;
+mod golden;
 mod lifecycle;
 mod xl;
 
