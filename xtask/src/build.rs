@@ -32,6 +32,9 @@ pub enum Ramdisk {
     Test,
     /// `cargo xtask run`'s: also `demo.cfg`, an autostarted guest.
     Demo,
+    /// `cargo xtask run --layout domd`'s: the thin-Dom0 layout autostarted,
+    /// Dom-D and a Linux DomU with a disk it serves.
+    DomdLayout,
     /// The benchmarks': exactly the configurations and guests the reference
     /// Linux Dom0 carries (`testguest.cfg`, `linux.cfg` and their kernels).
     Bench,
@@ -50,6 +53,11 @@ pub fn build_demo_ramdisk() -> Result<PathBuf> {
 
 /// Builds the boot ramdisk of `kind` under `target/thindom/`.
 pub fn build_ramdisk_for(kind: Ramdisk) -> Result<PathBuf> {
+    build_ramdisk_with(kind, &[])
+}
+
+/// [`build_ramdisk_for`] with the user's disk images in Dom-D's `/images`.
+pub fn build_ramdisk_with(kind: Ramdisk, domd_images: &[&std::path::Path]) -> Result<PathBuf> {
     let guest = build_guest()?;
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     for e in std::fs::read_dir(root().join("configs"))? {
@@ -62,6 +70,13 @@ pub fn build_ramdisk_for(kind: Ramdisk) -> Result<PathBuf> {
     files.push(("testguest/Image".into(), std::fs::read(&guest.image)?));
     if kind == Ramdisk::Demo {
         files.push(("demo.cfg".into(), std::fs::read(root().join("configs/demo.cfg.in"))?));
+    }
+    if kind == Ramdisk::DomdLayout {
+        // Dom-D autostarted (driver domains first), then the DomU, whose
+        // disk waits for Dom-D's agent.
+        let domd = std::fs::read_to_string(root().join("configs/domd.cfg"))?;
+        files.push(("layout/domd.cfg".into(), format!("{domd}autostart = 1\n").into_bytes()));
+        files.push(("layout/user.cfg".into(), LAYOUT_USER_CFG.as_bytes().to_vec()));
     }
     let linux = crate::linux_guest::ramdisk_files()?;
     // Test fixture: a Linux Image cut short (the builder must refuse it).
@@ -76,17 +91,29 @@ pub fn build_ramdisk_for(kind: Ramdisk) -> Result<PathBuf> {
     if kind != Ramdisk::Bench {
         // The driver domain (the bench ramdisk carries exactly the
         // reference Dom0's guests).
-        files.extend(crate::domd::ramdisk_files()?);
+        files.extend(crate::domd::ramdisk_files_with(domd_images)?);
     }
     let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
     let out = root().join(match kind {
         Ramdisk::Test => "target/thindom/ramdisk.cpio",
         Ramdisk::Demo => "target/thindom/ramdisk-demo.cpio",
+        Ramdisk::DomdLayout => "target/thindom/ramdisk-domd-layout.cpio",
         Ramdisk::Bench => "target/thindom/ramdisk-bench.cpio",
     });
     std::fs::write(&out, bootfs::write(&refs))?;
     Ok(out)
 }
+
+/// The DomU of `--layout domd`.
+const LAYOUT_USER_CFG: &str = "# A Linux DomU whose disk the driver domain serves (cargo xtask run --layout domd).
+name = \"user\"
+kernel = \"/linux/Image\"
+ramdisk = \"/linux/initrd.cpio\"
+memory = 64
+extra = \"console=hvc0 rdinit=/init\"
+disk = [ 'backend=domd,vdev=xvda,target=/images/disk0.img' ]
+autostart = 1
+";
 
 const TRUNCATED_CFG: &str = "# Test fixture: a kernel cut at 1 MiB.\nname = \"truncated\"\nkernel = \"/tests/linux-truncated.Image\"\nmemory = 64\n";
 

@@ -4,7 +4,7 @@
 //! `configs/domd.cfg`. Its disks are image files in its RAM: the init
 //! script makes `/images/disk0.img`, `disk1.img` and `disk2.img` (16 MiB each)
 //! unless the initramfs already holds them; a user's own images go in with
-//! [`ramdisk_files_with`] (`cargo xtask run --domd-image FILE`).
+//! `cargo xtask run --domd-image FILE` (as `/images/<file name>`).
 
 use crate::linux_guest::{cpio, EXE};
 use crate::{agent, debian};
@@ -54,14 +54,10 @@ exec setsid cttyhack sh\n",
     )
 }
 
-/// Files for the boot ramdisk: `domd/initrd.cpio` and `domd/gpio.dtb` (the
-/// partial device tree of its passed-through GPIO controller; the kernel is
-/// the Linux guest's `linux/Image`).
-pub fn ramdisk_files() -> Result<Vec<(String, Vec<u8>)>> {
-    ramdisk_files_with(&[])
-}
-
-/// [`ramdisk_files`] with the user's disk images (put in `/images/`).
+/// Files for the boot ramdisk: `domd/initrd.cpio` (with the user's disk
+/// `images` in its `/images/`) and `domd/gpio.dtb` (the partial device tree
+/// of its passed-through GPIO controller; the kernel is the Linux guest's
+/// `linux/Image`).
 pub fn ramdisk_files_with(images: &[&Path]) -> Result<Vec<(String, Vec<u8>)>> {
     let bb = debian::ensure("busybox-static")?.join("bin/busybox");
     let busybox = std::fs::read(&bb).with_context(|| format!("reading {}", bb.display()))?;

@@ -32,6 +32,15 @@ exec setsid cttyhack sh\n"
     // toolstack) must act at once.
     let poweroff = b"#!/bin/busybox sh\nsync\nexec /bin/busybox poweroff -f\n".to_vec();
     let reboot = b"#!/bin/busybox sh\nsync\nexec /bin/busybox reboot -f\n".to_vec();
+    // Helpers for the integration tests, so the lines typed into the
+    // guest's console stay short (Xen keeps only a small buffer of Dom0's
+    // serial input: long pasted lines can lose characters under load).
+    // `waitfor PATH [gone]`: up to 60 s for a file to appear (or go).
+    let waitfor = WAITFOR.as_bytes().to_vec();
+    // `xsread PATH`: a raw XenStore read through /dev/xen/xenbus (XS_READ:
+    // type 2, request 7, no transaction), printing the reply with all but
+    // letters, digits and '/' blanked: a value, or an error name (EACCES).
+    let xsread = XSREAD.as_bytes().to_vec();
     // PV disk frontend (a module in Debian's kernel), loaded at boot so
     // disks given at create time and hot-plugged ones both probe.
     let (_, blkfront) = crate::domd::module("drivers/block/xen-blkfront.ko")?;
@@ -41,11 +50,28 @@ exec setsid cttyhack sh\n"
             ("bin/busybox", EXE, &busybox),
             ("sbin/poweroff", EXE, &poweroff),
             ("sbin/reboot", EXE, &reboot),
+            ("bin/waitfor", EXE, &waitfor),
+            ("bin/xsread", EXE, &xsread),
             ("lib/modules/xen-blkfront.ko", 0o100644, &blkfront),
         ],
         &["dev", "proc", "sys", "tmp"],
     ))
 }
+
+const WAITFOR: &str = r#"#!/bin/busybox sh
+for i in $(seq 60); do
+  if [ "$2" = gone ]; then [ -e "$1" ] || exit 0; else [ -e "$1" ] && exit 0; fi
+  sleep 1
+done
+echo "waitfor: $1 ${2:-present} after 60 s"; exit 1
+"#;
+
+const XSREAD: &str = r#"#!/bin/busybox sh
+p=$1; n=$(( ${#p} + 1 ))
+exec 3<>/dev/xen/xenbus
+printf "\002\000\000\000\007\000\000\000\000\000\000\000\\$(printf %03o $n)\000\000\000$p\000" >&3
+dd bs=64 count=1 <&3 2>/dev/null | tr -c 'A-Za-z0-9/' ' '; echo
+"#;
 
 /// Mode of an executable in a newc archive.
 pub const EXE: u32 = 0o100755;

@@ -57,9 +57,16 @@ const CLOCK_PHANDLE: u32 = 0x8000;
 /// the RTC and the GPIO marked `xen,passthrough`, written next to the other
 /// images.
 pub fn host_dtb(cfg: &QemuConfig) -> Result<PathBuf> {
+    host_dtb_for(cfg, "")
+}
+
+/// [`host_dtb`] under a name starting with `prefix`, for a boot whose
+/// modules differ from the tests' (the tree holds their sizes): a bench
+/// must not rewrite the tree integration tests may be booting with.
+pub fn host_dtb_for(cfg: &QemuConfig, prefix: &str) -> Result<PathBuf> {
     let out_dir = crate::util::root().join("target/thindom");
     std::fs::create_dir_all(&out_dir)?;
-    let raw = out_dir.join(format!("virt-gic{}-{}cpu-{}M.dtb", cfg.gic, cfg.cpus, cfg.mem_mib));
+    let raw = out_dir.join(format!("{prefix}virt-gic{}-{}cpu-{}M.dtb", cfg.gic, cfg.cpus, cfg.mem_mib));
     let out = raw.with_extension("passthrough.dtb");
     let o = cfg.dumpdtb_command(&raw).output().context("running QEMU to dump its device tree")?;
     if !raw.exists() {

@@ -5,6 +5,17 @@ use crate::{debian, setup};
 use anyhow::{bail, Result};
 use harness::QemuConfig;
 
+/// What thindom starts at boot in `run`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// A demo guest (the Rust test guest echoing its console).
+    Demo,
+    /// The thin-Dom0 layout: the driver domain (Debian's Linux with the
+    /// block backend and domd-agent, owning the GPIO controller) and a
+    /// Linux DomU with a disk it serves.
+    Domd,
+}
+
 /// Which Dom0 `run` boots.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dom0Kind {
@@ -19,6 +30,14 @@ pub struct RunArgs {
     /// The Dom0 to boot: thindom, or the reference Linux Dom0 with xl.
     #[arg(long, value_enum, default_value_t = Dom0Kind::Thindom)]
     pub dom0: Dom0Kind,
+    /// What thindom starts at boot.
+    #[arg(long, value_enum, default_value_t = Layout::Demo)]
+    pub layout: Layout,
+    /// A disk image for the driver domain (its `/images/<file name>`;
+    /// repeat for more): give it to a DomU with
+    /// `disk=['backend=domd,vdev=xvdb,target=/images/<file name>']`.
+    #[arg(long = "domd-image", value_name = "FILE")]
+    pub domd_images: Vec<std::path::PathBuf>,
     /// Machine RAM in MiB.
     #[arg(long, default_value_t = 2048)]
     pub memory: u32,
@@ -59,9 +78,30 @@ pub fn run_interactive(a: &RunArgs) -> Result<()> {
         Dom0Kind::Thindom => {
             let img = build::build_image(!a.debug)?;
             let mut c = config(&img)?;
-            c.ramdisk = Some(build::build_demo_ramdisk()?);
-            println!("Booting Xen + thindom with a demo guest (Ctrl-A x quits QEMU; `poweroff` at the thindom> prompt stops it cleanly)");
-            println!("Try: list, console demo (Ctrl-] detaches), create linux -c, config-list, help");
+            c.mem_mib = a.memory;
+            c.cpus = a.cpus;
+            c.gic = a.gic;
+            if let Some(m) = &a.dom0_mem {
+                c.dom0_mem = m.clone();
+            }
+            c.xen_args = a.xen_args.clone();
+            match a.layout {
+                Layout::Demo => {
+                    let images: Vec<&std::path::Path> = a.domd_images.iter().map(|p| p.as_path()).collect();
+                    c.ramdisk = Some(build::build_ramdisk_with(build::Ramdisk::Demo, &images)?);
+                    println!("Booting Xen + thindom with a demo guest (Ctrl-A x quits QEMU; `poweroff` at the thindom> prompt stops it cleanly)");
+                    println!("Try: list, console demo (Ctrl-] detaches), create linux -c, config-list, help");
+                }
+                Layout::Domd => {
+                    let images: Vec<&std::path::Path> = a.domd_images.iter().map(|p| p.as_path()).collect();
+                    c.ramdisk = Some(build::build_ramdisk_with(build::Ramdisk::DomdLayout, &images)?);
+                    println!("Booting Xen + thindom, the driver domain `domd` and a Linux DomU `user` with a disk domd serves");
+                    println!("Try: list, console user (Ctrl-] detaches; there: cat /sys/block/xvda/size), block-list user, console domd");
+                }
+            }
+            // The host tree (dumped for this machine and these boot
+            // modules) gives the RTC and the GPIO away: Dom-D owns the GPIO.
+            c.dtb = Some(crate::passthrough::host_dtb(&c)?);
             c
         }
         Dom0Kind::Linux => {
