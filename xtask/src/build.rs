@@ -75,8 +75,8 @@ pub fn build_ramdisk_with(kind: Ramdisk, domd_images: &[&std::path::Path]) -> Re
         // Dom-D autostarted (driver domains first), then the DomU, whose
         // disk waits for Dom-D's agent.
         let domd = std::fs::read_to_string(root().join("configs/domd.cfg"))?;
-        files.push(("layout/domd.cfg".into(), format!("{domd}autostart = 1\n").into_bytes()));
-        files.push(("layout/user.cfg".into(), LAYOUT_USER_CFG.as_bytes().to_vec()));
+        files.push(("layout-domd.cfg".into(), format!("{domd}autostart = 1\n").into_bytes()));
+        files.push(("layout-user.cfg".into(), LAYOUT_USER_CFG.as_bytes().to_vec()));
     }
     let linux = crate::linux_guest::ramdisk_files()?;
     // Test fixture: a Linux Image cut short (the builder must refuse it).

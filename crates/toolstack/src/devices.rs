@@ -234,9 +234,9 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
         self.read_text(path)?.trim().parse().ok()
     }
 
-    /// Waits (bounded by `ms`) until `done` says the wait is over,
-    /// serving the store meanwhile so the other domains' requests are
-    /// answered. `done` returns `Some(result)` to stop.
+    /// Waits (bounded by `ms`) until `done` says the wait is over, serving
+    /// the store and the consoles meanwhile. `done` returns `Some(result)`
+    /// to stop.
     pub(crate) fn wait_until<R>(&mut self, ms: u64, mut done: impl FnMut(&mut Self) -> Option<R>) -> Option<R> {
         let start = self.machine.now_ms();
         loop {
@@ -246,9 +246,18 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
             if self.machine.now_ms().saturating_sub(start) >= ms {
                 return None;
             }
-            let ports = self.store.ports();
+            // Other domains go on meanwhile: their store requests are
+            // answered and their consoles drained (a driver domain booting
+            // Linux blocks on a full console ring).
+            let mut ports = self.store.ports();
+            let consoles = self.console_ports();
+            ports.extend(&consoles);
             for p in self.machine.wait_ports(&ports, 10) {
-                self.store_event(p);
+                if consoles.contains(&p) {
+                    self.console_event(p);
+                } else {
+                    self.store_event(p);
+                }
             }
             self.machine.while_waiting(&mut self.store);
         }
