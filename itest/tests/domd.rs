@@ -193,3 +193,27 @@ fn destroying_a_writer_or_the_driver_domain_leaves_things_clean() {
     assert!(out.contains("32768"), "{out}");
     detach(&mut s);
 }
+
+/// `cargo xtask run --layout domd`: Dom-D and a DomU with a disk it serves
+/// start at boot, the DomU's disk waiting for Dom-D's agent (other domains'
+/// consoles and store served meanwhile).
+#[test]
+fn the_layout_autostarts_domd_then_a_domu_with_its_disk() {
+    let rd = std::env::var("THINDOM_LAYOUT_RAMDISK").expect("THINDOM_LAYOUT_RAMDISK: run with `cargo xtask test`");
+    let dtb = std::env::var("THINDOM_LAYOUT_DTB").expect("THINDOM_LAYOUT_DTB: run with `cargo xtask test`");
+    let mut s = boot_with("domd-layout", |c| {
+        c.ramdisk = Some(rd.into());
+        c.dtb = Some(dtb.into());
+    });
+    let out = s.output();
+    assert!(out.contains("autostart: layout-domd.cfg is domain 1"), "Dom-D first");
+    assert!(out.contains("autostart: layout-user.cfg is domain 2"), "then the DomU");
+    attach(&mut s, "user");
+    check(&mut s, |s| s.expect("init done", GUEST).map(drop));
+    let out = sh(&mut s, "waitfor /sys/block/xvda; cat /sys/block/xvda/size");
+    assert_eq!(out, "32768\n");
+    detach(&mut s);
+    // The guest uses the disk: both ends are Connected now.
+    let out = cmd(&mut s, "block-list user");
+    assert!(out.contains("51712 1   2      4"), "connected:\n{out}");
+}

@@ -117,6 +117,11 @@ fn test(host_only: bool, qemu_only: bool, file: Option<String>, filter: Option<S
         build::build_demo_ramdisk()?;
         let reference = linux_dom0::build()?;
         let pt_dtb = passthrough::host_dtb(&qemu::config(&img)?)?;
+        // `cargo xtask run --layout domd`'s ramdisk, and a host tree for it.
+        let layout = build::build_ramdisk_for(build::Ramdisk::DomdLayout)?;
+        let mut layout_cfg = qemu::config(&img)?;
+        layout_cfg.ramdisk = Some(layout.clone());
+        let layout_dtb = passthrough::host_dtb(&layout_cfg)?;
         util::banner("QEMU integration tests under real Xen");
         let mut args = vec!["test", "-p", "itest"];
         if let Some(f) = file.as_deref() {
@@ -128,6 +133,8 @@ fn test(host_only: bool, qemu_only: bool, file: Option<String>, filter: Option<S
         }
         let mut env = qemu::itest_env(&img, &reference)?;
         env.push(("THINDOM_PT_DTB".into(), pt_dtb.display().to_string()));
+        env.push(("THINDOM_LAYOUT_RAMDISK".into(), layout.display().to_string()));
+        env.push(("THINDOM_LAYOUT_DTB".into(), layout_dtb.display().to_string()));
         util::cargo_env(&args, &env)?;
     }
     Ok(())

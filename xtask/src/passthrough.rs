@@ -66,7 +66,10 @@ pub fn host_dtb(cfg: &QemuConfig) -> Result<PathBuf> {
 pub fn host_dtb_for(cfg: &QemuConfig, prefix: &str) -> Result<PathBuf> {
     let out_dir = crate::util::root().join("target/thindom");
     std::fs::create_dir_all(&out_dir)?;
-    let raw = out_dir.join(format!("{prefix}virt-gic{}-{}cpu-{}M.dtb", cfg.gic, cfg.cpus, cfg.mem_mib));
+    // The tree holds the boot modules' addresses and sizes: one per ramdisk.
+    let rd =
+        cfg.ramdisk.as_ref().and_then(|r| r.file_stem()).map_or("none".into(), |s| s.to_string_lossy().into_owned());
+    let raw = out_dir.join(format!("{prefix}virt-gic{}-{}cpu-{}M-{rd}.dtb", cfg.gic, cfg.cpus, cfg.mem_mib));
     let out = raw.with_extension("passthrough.dtb");
     let o = cfg.dumpdtb_command(&raw).output().context("running QEMU to dump its device tree")?;
     if !raw.exists() {
