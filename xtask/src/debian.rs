@@ -7,7 +7,7 @@
 
 use crate::util::{self, cache};
 use anyhow::{bail, Context, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn apt_dir() -> PathBuf {
@@ -118,4 +118,16 @@ pub fn linux_kernel() -> Result<(PathBuf, PathBuf)> {
         .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))
         .context("no boot/vmlinuz-* in the Linux package")?;
     Ok((root, vmlinuz))
+}
+
+/// Reads `rel` (a module path under `lib/modules/<ver>/kernel`) from
+/// Debian's kernel package.
+pub fn kernel_module(rel: &str) -> Result<(String, Vec<u8>)> {
+    let (root, _) = linux_kernel()?;
+    let mods = root.join("lib/modules");
+    let kver = std::fs::read_dir(&mods)?.flatten().next().context("no lib/modules/<version> in the kernel package")?;
+    let path = kver.path().join("kernel").join(rel);
+    let data = std::fs::read(&path).with_context(|| format!("module {rel} missing from the kernel package"))?;
+    let name = Path::new(rel).file_name().unwrap_or_default().to_string_lossy().into_owned();
+    Ok((name, data))
 }

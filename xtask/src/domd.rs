@@ -17,18 +17,6 @@ pub const MODULES: &[&str] = &["drivers/block/loop.ko", "drivers/block/xen-blkba
 /// Size of the images the init script makes, in MiB.
 pub const IMAGE_MIB: u32 = 16;
 
-/// Reads `rel` (a module path under `lib/modules/<ver>/kernel`) from
-/// Debian's kernel package.
-pub fn module(rel: &str) -> Result<(String, Vec<u8>)> {
-    let (root, _) = debian::linux_kernel()?;
-    let mods = root.join("lib/modules");
-    let kver = std::fs::read_dir(&mods)?.flatten().next().context("no lib/modules/<version> in the kernel package")?;
-    let path = kver.path().join("kernel").join(rel);
-    let data = std::fs::read(&path).with_context(|| format!("module {rel} missing from the kernel package"))?;
-    let name = Path::new(rel).file_name().unwrap_or_default().to_string_lossy().into_owned();
-    Ok((name, data))
-}
-
 /// The init script: mounts, loads the modules, makes the images, starts
 /// the agent, and gives a shell on the console.
 fn init_script() -> String {
@@ -73,7 +61,7 @@ pub fn ramdisk_files_with(images: &[&Path]) -> Result<Vec<(String, Vec<u8>)>> {
         ("sbin/reboot".into(), EXE, reboot),
     ];
     for m in MODULES {
-        let (name, data) = module(m)?;
+        let (name, data) = debian::kernel_module(m)?;
         owned.push((format!("lib/modules/{name}"), 0o100644, data));
     }
     for img in images {

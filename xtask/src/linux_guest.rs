@@ -43,7 +43,7 @@ exec setsid cttyhack sh\n"
     let xsread = XSREAD.as_bytes().to_vec();
     // PV disk frontend (a module in Debian's kernel), loaded at boot so
     // disks given at create time and hot-plugged ones both probe.
-    let (_, blkfront) = crate::domd::module("drivers/block/xen-blkfront.ko")?;
+    let (_, blkfront) = debian::kernel_module("drivers/block/xen-blkfront.ko")?;
     Ok(cpio(
         &[
             ("init", EXE, &init),

@@ -5,7 +5,7 @@ use core::sync::atomic::AtomicU64;
 core::arch::global_asm!(include_str!("entry.S"));
 
 /// x0 at entry (the device tree Xen passed), stored by `entry.S` after it
-/// zeroed .bss and before any Rust code runs; read by [`crate::boot`].
+/// zeroed .bss and before any Rust code runs; read once by `boot::start`.
 #[no_mangle]
 pub(crate) static BOOT_X0: AtomicU64 = AtomicU64::new(0);
 

@@ -1,5 +1,5 @@
 //! What the agent asks of the system it runs in: what a path is, and loop
-//! devices. [`crate::linux::LinuxSystem`] does it with `stat` and busybox
+//! devices. `LinuxSystem` (in the `linux` module) does it with `stat` and busybox
 //! `losetup`; tests use a fake.
 
 use core::fmt;

@@ -98,6 +98,7 @@ fn a_failure_at_every_hypercall_of_create_leaves_nothing_behind() {
         xen.raw().call_count() - before
     };
     assert!(count > 10, "a create makes {count} hypercalls");
+    eprintln!("failing each of the {count} hypercalls of a create in turn");
     for k in 1..=count {
         let xen = sim();
         let mut ts = toolstack(&xen, &disk);
