@@ -157,27 +157,33 @@ impl SharedMem {
         }
     }
 
-    /// Copies `data` to `off` (volatile writes, 8 bytes at a time where
-    /// aligned).
+    /// Copies `data` to `off` (volatile writes: single bytes up to an
+    /// 8-byte boundary, then whole words, then the last bytes). The word
+    /// loop is what bulk copies (a kernel into a new guest) run through:
+    /// one unaligned load and one aligned volatile store per word.
     ///
     /// # Panics
     /// If the bytes are not all inside the range.
     pub fn write(&self, off: usize, data: &[u8]) {
         let base = self.span(off, data.len());
-        let mut i = 0;
-        while i < data.len() {
-            let a = base + i;
-            if a.is_multiple_of(8) && data.len() - i >= 8 {
-                let mut w = [0; 8];
-                w.copy_from_slice(&data[i..i + 8]);
-                // SAFETY: `a..a + 8` is inside the checked span and aligned.
-                unsafe { (a as *mut u64).write_volatile(u64::from_ne_bytes(w)) };
-                i += 8;
-            } else {
-                // SAFETY: `a` is inside the checked span.
-                unsafe { (a as *mut u8).write_volatile(data[i]) };
-                i += 1;
-            }
+        let head = (base.wrapping_neg() % 8).min(data.len());
+        let (first, rest) = data.split_at(head);
+        for (k, &b) in first.iter().enumerate() {
+            // SAFETY: `base + k` is inside the checked span.
+            unsafe { ((base + k) as *mut u8).write_volatile(b) };
+        }
+        let words = rest.chunks_exact(8);
+        let last = words.remainder();
+        let mut at = base + head;
+        for w in words {
+            let v = u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+            // SAFETY: `at..at + 8` is inside the checked span and 8-aligned.
+            unsafe { (at as *mut u64).write_volatile(v) };
+            at += 8;
+        }
+        for (k, &b) in last.iter().enumerate() {
+            // SAFETY: inside the checked span (the bytes after the words).
+            unsafe { ((at + k) as *mut u8).write_volatile(b) };
         }
     }
 
@@ -187,7 +193,7 @@ impl SharedMem {
     /// If the bytes are not all inside the range.
     pub fn fill(&self, off: usize, len: usize, v: u8) {
         self.span(off, len);
-        let chunk = [v; 64];
+        let chunk = [v; 512];
         let mut done = 0;
         while done < len {
             let n = (len - done).min(chunk.len());
@@ -346,5 +352,19 @@ mod tests {
         assert!(space.get(0x8000_0000, 0x2001).is_none());
         assert!(space.page(0x3fff_f000).is_none());
         assert!(space.get(u64::MAX, 1).is_none());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn writes_land_exactly_where_asked(off in 0usize..40, data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..100)) {
+            let m = leaked(160);
+            m.fill(0, 160, 0xee);
+            m.write(off, &data);
+            let mut back = std::vec![0u8; 160];
+            m.read(0, &mut back);
+            proptest::prop_assert!(back[..off].iter().all(|&b| b == 0xee));
+            proptest::prop_assert_eq!(&back[off..off + data.len()], &data[..]);
+            proptest::prop_assert!(back[off + data.len()..].iter().all(|&b| b == 0xee));
+        }
     }
 }
