@@ -34,6 +34,19 @@ pub enum BenchCmd {
         #[arg(long)]
         compare: bool,
     },
+    /// PV disk: sequential write and read MB/s (dd, O_DIRECT, bs=1M) on a
+    /// Linux DomU's xvda served by the driver domain, and create → disk
+    /// visible; with --compare beside the classic layout (blkback in the
+    /// reference Linux Dom0, set up by xl).
+    Io {
+        /// Boots per layout.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Also measure the classic layout, alternately, and print both
+        /// side by side with the ratio.
+        #[arg(long)]
+        compare: bool,
+    },
     /// XenStore operations per second and latency, thindom's core against
     /// Debian's C xenstored, over the Unix socket.
     Xenstore {
@@ -49,6 +62,7 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
         BenchCmd::Boot { runs, .. } => boot(runs),
         BenchCmd::Domain { runs, compare: true } => crate::bench_compare::domain(runs),
         BenchCmd::Domain { runs, .. } => domain(runs),
+        BenchCmd::Io { runs, compare } => crate::bench_io::run(runs, compare),
         BenchCmd::Xenstore { ops } => crate::bench_xenstore::run(ops),
     }
 }

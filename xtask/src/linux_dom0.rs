@@ -15,6 +15,14 @@
 //! `/init` mounts proc, sys, dev and xenfs, starts `xenstored`, runs
 //! `xen-init-dom0`, starts `xenconsoled`, checks `xl list`, prints
 //! [`READY`] and leaves a shell ([`PROMPT`]) on hvc0 in `/guests`.
+//!
+//! [`build_io`] makes a second initramfs for `bench io --compare`, with
+//! what a classic Dom0 needs to serve PV disks through xl's normal path:
+//! the kernel's loop and xen-blkback modules, `/etc/xen/scripts/block` and
+//! the scripts it sources, and the programs they run that busybox lacks
+//! (bash, util-linux's `flock`). The default initramfs stays without them
+//! (the boot figures and the `xl_vbd_layout` test, which needs a Dom0
+//! without blkback, are unchanged).
 
 use crate::linux_guest::EXE;
 use crate::{build, debian, util::root};
@@ -64,6 +72,58 @@ const MODULES: &[&str] = &[
     "drivers/xen/xen-gntdev.ko",
     "drivers/xen/xen-gntalloc.ko",
 ];
+
+/// What an initramfs holds beyond the common part (Debian's xl toolstack,
+/// busybox, the Xen modules).
+struct Variant {
+    /// Packages beyond [`PACKAGES`].
+    packages: &'static [&'static str],
+    /// ELF programs, by their path inside a package (libraries follow).
+    programs: &'static [&'static str],
+    /// Kernel modules loaded after [`MODULES`].
+    modules: &'static [&'static str],
+    /// Files of `/etc/xen/scripts` (from `xen-utils-common`).
+    scripts: &'static [&'static str],
+    /// Shell lines `/init` runs before starting the toolstack.
+    init: &'static str,
+}
+
+/// The reference Dom0 of the tests and of `bench boot/domain --compare`.
+const CLASSIC: Variant = Variant { packages: &[], programs: &[], modules: &[], scripts: &[], init: "" };
+
+/// The same Dom0 as a PV disk backend (`bench io --compare`): what xl's
+/// `disk = [ 'vdev=xvda,target=FILE' ]` needs in Dom0. libxl picks the
+/// `phy` backend for a regular file and runs `/etc/xen/scripts/block add`,
+/// which puts the file on a loop device (`losetup`, busybox's) and writes
+/// `physical-device` for blkback. The scripts are bash (`locking.sh` uses
+/// arrays and `for ((...))`, `xen-hotplug-common.sh` traps `ERR`) and lock
+/// with `flock`; busybox has neither. `claim_lock` compares its lock fd
+/// with `stat /dev/stdin` and retries until they agree: without the
+/// `/dev/std*` and `/dev/fd` links that udev or systemd make on a Debian
+/// system (devtmpfs has none), `xl create` times out in the script. The
+/// disk images live in a tmpfs on `/images`, RAM as in the driver domain.
+const IO: Variant = Variant {
+    packages: &["bash", "libtinfo6", "util-linux"],
+    programs: &["bin/bash", "usr/bin/flock", "usr/bin/xenstore-list"],
+    // The driver domain's modules: loop and xen-blkback.
+    modules: crate::domd::MODULES,
+    scripts: &[
+        "block",
+        "block-common.sh",
+        "xen-hotplug-common.sh",
+        "hotplugpath.sh",
+        "logging.sh",
+        "xen-script-common.sh",
+        "locking.sh",
+    ],
+    init: "ln -s /proc/self/fd /dev/fd\n\
+           ln -s /proc/self/fd/0 /dev/stdin\n\
+           ln -s /proc/self/fd/1 /dev/stdout\n\
+           ln -s /proc/self/fd/2 /dev/stderr\n\
+           mkdir -p /images /run/xen-hotplug\n\
+           mount -t tmpfs tmpfs /images\n",
+};
+
 /// Libraries loaded with `dlopen` (not in any `DT_NEEDED`): glibc's
 /// `pthread_cancel`, which xl uses, needs libgcc_s.
 const DLOPENED: &[&str] = &["libgcc_s.so.1"];
@@ -91,42 +151,7 @@ const LINK: u32 = 0o120777;
 
 /// Downloads what is missing and writes `target/refdom0/initramfs.cpio`.
 pub fn build() -> Result<LinuxDom0> {
-    let roots: Vec<PathBuf> = PACKAGES.iter().map(|p| debian::ensure(p)).collect::<Result<_>>()?;
-    let (linux, kernel) = debian::linux_kernel()?;
-    let kver = kernel.file_name().unwrap_or_default().to_string_lossy().trim_start_matches("vmlinuz-").to_string();
-
-    let mut files: Vec<Entry> = Vec::new();
-    let bb = std::fs::read(roots[0].join("bin/busybox")).context("busybox-static has no bin/busybox")?;
-    files.push(("bin/busybox".into(), EXE, bb));
-    files.push(("init".into(), EXE, init_script(&kver).into_bytes()));
-
-    // The programs, then every library they need (transitively).
-    let mut elves: Vec<(String, Vec<u8>)> = Vec::new();
-    for p in XEN_PROGRAMS {
-        let path = format!("{XEN_BIN}/{p}");
-        elves.push((path.clone(), read_in(&roots, &path)?));
-    }
-    for p in XENSTORE_CLIENTS {
-        // xenstore-utils installs one binary with the others as links.
-        let path = format!("usr/bin/{p}");
-        elves.push((path.clone(), read_in(&roots, &path)?));
-    }
-    let libs = library_closure(&roots, &elves)?;
-    for (path, data) in elves {
-        files.push((path, EXE, data));
-    }
-    for (soname, data) in libs {
-        files.push((format!("lib/aarch64-linux-gnu/{soname}"), EXE, data));
-    }
-    files.push(("lib/ld-linux-aarch64.so.1".into(), LINK, b"aarch64-linux-gnu/ld-linux-aarch64.so.1".to_vec()));
-    files.push(("etc/xen/xl.conf".into(), FILE, read_in(&roots, "etc/xen/xl.conf")?));
-    let moddir = linux.join("lib/modules").join(&kver).join("kernel");
-    for m in MODULES {
-        let data =
-            std::fs::read(moddir.join(m)).with_context(|| format!("module {m} missing from the kernel package"))?;
-        let name = Path::new(m).file_name().unwrap_or_default().to_string_lossy().into_owned();
-        files.push((format!("lib/modules/{name}"), FILE, data));
-    }
+    let (mut files, kernel) = common_files(&CLASSIC)?;
     let out = root().join("target/refdom0");
     std::fs::create_dir_all(&out)?;
     let initramfs_base = out.join("initramfs-base.cpio");
@@ -146,6 +171,72 @@ pub fn build() -> Result<LinuxDom0> {
     Ok(LinuxDom0 { kernel, initramfs, initramfs_base })
 }
 
+/// The reference Dom0 as a PV disk backend ([`IO`]), with the Linux guest
+/// and `linux.cfg` in `/guests`: writes `target/refdom0/initramfs-io.cpio`
+/// (nothing else, so the tests' initramfs is never rewritten by the bench)
+/// and returns the QEMU configuration booting it.
+pub fn build_io() -> Result<QemuConfig> {
+    let (mut files, kernel) = common_files(&IO)?;
+    for (name, data) in crate::linux_guest::ramdisk_files()? {
+        files.push((format!("guests/{name}"), FILE, data));
+    }
+    files.push(("guests/linux.cfg".into(), FILE, std::fs::read(root().join("configs/linux.cfg"))?));
+    let out = root().join("target/refdom0");
+    std::fs::create_dir_all(&out)?;
+    let initramfs = out.join("initramfs-io.cpio");
+    std::fs::write(&initramfs, cpio(&files))?;
+    Ok(harness::reference::config(debian::xen()?, kernel, initramfs))
+}
+
+/// The files of variant `v` without guests, and the kernel.
+fn common_files(v: &Variant) -> Result<(Vec<Entry>, PathBuf)> {
+    let names: Vec<&str> = PACKAGES.iter().chain(v.packages).copied().collect();
+    let roots: Vec<PathBuf> = names.iter().map(|p| debian::ensure(p)).collect::<Result<_>>()?;
+    let (linux, kernel) = debian::linux_kernel()?;
+    let kver = kernel.file_name().unwrap_or_default().to_string_lossy().trim_start_matches("vmlinuz-").to_string();
+
+    let mut files: Vec<Entry> = Vec::new();
+    let bb = std::fs::read(roots[0].join("bin/busybox")).context("busybox-static has no bin/busybox")?;
+    files.push(("bin/busybox".into(), EXE, bb));
+    files.push(("init".into(), EXE, init_script(&kver, v).into_bytes()));
+
+    // The programs, then every library they need (transitively).
+    let mut elves: Vec<(String, Vec<u8>)> = Vec::new();
+    for p in XEN_PROGRAMS {
+        let path = format!("{XEN_BIN}/{p}");
+        elves.push((path.clone(), read_in(&roots, &path)?));
+    }
+    for p in XENSTORE_CLIENTS {
+        // xenstore-utils installs one binary with the others as links.
+        let path = format!("usr/bin/{p}");
+        elves.push((path.clone(), read_in(&roots, &path)?));
+    }
+    for p in v.programs {
+        elves.push((p.to_string(), read_in(&roots, p)?));
+    }
+    let libs = library_closure(&roots, &elves)?;
+    for (path, data) in elves {
+        files.push((path, EXE, data));
+    }
+    for (soname, data) in libs {
+        files.push((format!("lib/aarch64-linux-gnu/{soname}"), EXE, data));
+    }
+    files.push(("lib/ld-linux-aarch64.so.1".into(), LINK, b"aarch64-linux-gnu/ld-linux-aarch64.so.1".to_vec()));
+    files.push(("etc/xen/xl.conf".into(), FILE, read_in(&roots, "etc/xen/xl.conf")?));
+    for sc in v.scripts {
+        let path = format!("etc/xen/scripts/{sc}");
+        files.push((path.clone(), EXE, read_in(&roots, &path)?));
+    }
+    let moddir = linux.join("lib/modules").join(&kver).join("kernel");
+    for m in MODULES.iter().chain(v.modules) {
+        let data =
+            std::fs::read(moddir.join(m)).with_context(|| format!("module {m} missing from the kernel package"))?;
+        let name = Path::new(m).file_name().unwrap_or_default().to_string_lossy().into_owned();
+        files.push((format!("lib/modules/{name}"), FILE, data));
+    }
+    Ok((files, kernel))
+}
+
 /// QEMU configuration booting Xen with the reference Linux Dom0.
 pub fn config(d: &LinuxDom0) -> Result<QemuConfig> {
     Ok(harness::reference::config(debian::xen()?, d.kernel.clone(), d.initramfs.clone()))
@@ -157,9 +248,10 @@ fn cpio(files: &[Entry]) -> Vec<u8> {
     crate::linux_guest::cpio(&refs, &["dev", "proc", "sys", "tmp", "run", "var", "root"])
 }
 
-fn init_script(kver: &str) -> String {
+fn init_script(kver: &str, v: &Variant) -> String {
     let modules: Vec<String> = MODULES
         .iter()
+        .chain(v.modules)
         .map(|m| format!("insmod /lib/modules/{}", Path::new(m).file_name().unwrap_or_default().to_string_lossy()))
         .collect();
     format!(
@@ -176,7 +268,7 @@ mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 mkdir -p /var/lib/xen /var/lib/xenstored /var/log/xen/console /var/lock /run/xen /run/xenstored
 ln -s /run /var/run
-{modules}
+{extra}{modules}
 mount -t xenfs xenfs /proc/xen
 xenstored --pid-file /run/xen/xenstored.pid
 xen-init-dom0
@@ -187,6 +279,7 @@ export PS1='{PROMPT}'
 exec setsid cttyhack sh
 "#,
         modules = modules.join("\n"),
+        extra = v.init,
     )
 }
 
@@ -198,7 +291,7 @@ fn read_in(roots: &[PathBuf], rel: &str) -> Result<Vec<u8>> {
             return std::fs::read(&p).with_context(|| format!("reading {}", p.display()));
         }
     }
-    bail!("{rel} is in none of the packages {PACKAGES:?}")
+    bail!("{rel} is in none of the packages {PACKAGES:?} (or the variant's)")
 }
 
 /// `rel` inside `root`, with symlinks resolved against `root`.

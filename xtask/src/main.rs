@@ -10,6 +10,7 @@
 mod agent;
 mod bench;
 mod bench_compare;
+mod bench_io;
 mod bench_xenstore;
 mod build;
 mod debian;
