@@ -11,20 +11,7 @@ use std::time::Duration;
 
 const GUEST: Duration = Duration::from_secs(180);
 
-fn attach(s: &mut Session, dom: &str) {
-    check(s, |s| {
-        s.send_line(&format!("console {dom}"))?;
-        s.expect("\r\n", CMD_TIMEOUT).map(drop)
-    });
-}
-
-fn detach(s: &mut Session) {
-    check(s, |s| {
-        s.send_raw(&[0x1d])?;
-        s.expect("[detached from the console]", CMD_TIMEOUT)?;
-        s.expect(PROMPT, CMD_TIMEOUT).map(drop)
-    });
-}
+use common::{console_attach as attach, console_detach as detach};
 
 /// Runs `line` in the attached guest's shell; returns its output: what
 /// came after the command line's echo, up to a marker it prints (computed

@@ -62,6 +62,19 @@ pub struct RunArgs {
     pub qemu_args: Vec<String>,
 }
 
+impl RunArgs {
+    /// The machine and Xen options given on the command line.
+    fn apply(&self, c: &mut QemuConfig) {
+        c.mem_mib = self.memory;
+        c.cpus = self.cpus;
+        c.gic = self.gic;
+        if let Some(m) = &self.dom0_mem {
+            c.dom0_mem = m.clone();
+        }
+        c.xen_args = self.xen_args.clone();
+    }
+}
+
 /// The configuration for a built image with defaults.
 pub fn config(img: &Built) -> Result<QemuConfig> {
     let mut c = QemuConfig::new(debian::xen()?, img.image.clone());
@@ -78,13 +91,9 @@ pub fn run_interactive(a: &RunArgs) -> Result<()> {
         Dom0Kind::Thindom => {
             let img = build::build_image(!a.debug)?;
             let mut c = config(&img)?;
-            c.mem_mib = a.memory;
-            c.cpus = a.cpus;
-            c.gic = a.gic;
-            if let Some(m) = &a.dom0_mem {
-                c.dom0_mem = m.clone();
-            }
-            c.xen_args = a.xen_args.clone();
+            // Before the host tree is dumped: it holds the machine and
+            // Xen's command line.
+            a.apply(&mut c);
             match a.layout {
                 Layout::Demo => {
                     let images: Vec<&std::path::Path> = a.domd_images.iter().map(|p| p.as_path()).collect();
@@ -105,7 +114,8 @@ pub fn run_interactive(a: &RunArgs) -> Result<()> {
             c
         }
         Dom0Kind::Linux => {
-            let c = crate::linux_dom0::config(&crate::linux_dom0::build()?)?;
+            let mut c = crate::linux_dom0::config(&crate::linux_dom0::build()?)?;
+            a.apply(&mut c);
             println!(
                 "Booting Xen + the reference Linux Dom0 with Debian's xl (Ctrl-A x quits QEMU; `poweroff -f` stops it)"
             );
@@ -113,13 +123,6 @@ pub fn run_interactive(a: &RunArgs) -> Result<()> {
             c
         }
     };
-    c.mem_mib = a.memory;
-    c.cpus = a.cpus;
-    c.gic = a.gic;
-    if let Some(m) = &a.dom0_mem {
-        c.dom0_mem = m.clone();
-    }
-    c.xen_args = a.xen_args.clone();
     c.extra = a.qemu_args.clone();
     let status = c.command(true).status()?;
     if !status.success() {
