@@ -11,6 +11,41 @@ use xen_abi::DomId;
 use xencons::GuestConsole;
 use xlcfg::{DomainConfig, GicChoice};
 
+/// How often a build that found a passed-through IRQ busy is tried again,
+/// and how long it waits for Xen's teardown each time.
+const BUSY_IRQ_RETRIES: u32 = 4;
+const BUSY_IRQ_WAIT_MS: u64 = 500;
+
+fn is_busy_irq(e: &builder::BuildError) -> bool {
+    e.step == builder::Step::Irqs && e.cause == builder::create::Cause::Xen(xen_hyp::Errno::EBUSY)
+}
+
+/// Builds `spec`. A passed-through IRQ that Xen still holds for a
+/// domain destroyed just before (Xen releases IRQs in
+/// `complete_domain_destroy`, an RCU grace period after the domain left
+/// its list; destroy waits for that, bounded, and under load the grace
+/// period can outlast the wait) makes the build fail with EBUSY: then
+/// it waits for `VIRQ_DOM_EXC` and tries again, a bounded number of
+/// times. (The failed build destroyed its half-built domain.)
+fn build_retrying_busy_irqs<X: Hypervisor, M: Machine>(
+    x: &X,
+    machine: &mut M,
+    spec: &GuestSpec<'_>,
+) -> Result<builder::Built, String> {
+    let mut tries = BUSY_IRQ_RETRIES;
+    loop {
+        match builder::build(x, machine, spec, 0) {
+            Ok(b) => return Ok(b),
+            Err(e) if is_busy_irq(&e) && tries > 0 => {
+                tries -= 1;
+                log::info!("{}: an IRQ is still held for a destroyed domain; waiting and trying again", spec.name);
+                machine.wait_dom_exc(BUSY_IRQ_WAIT_MS);
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
 /// A path from a configuration, relative to the configuration's folder
 /// unless absolute (the boot disk's root).
 fn resolve(cfg_name: &str, path: &str) -> String {
@@ -107,7 +142,7 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
             xen_version: &self.host.xen_version,
             handle,
         };
-        let built = builder::build(self.xen, &mut self.machine, &spec, 0).map_err(|e| e.to_string())?;
+        let built = build_retrying_busy_irqs(self.xen, &mut self.machine, &spec)?;
         let id = built.domid;
         let console = match GuestConsole::connect(&mut self.machine, id, built.console_gfn, built.console_port) {
             Ok(c) => c,

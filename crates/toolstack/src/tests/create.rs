@@ -177,3 +177,32 @@ fn autostart_creates_what_is_marked() {
     assert!(r[1].1.as_ref().unwrap_err().contains("not found"));
     assert_eq!(ts.domains().count(), 1);
 }
+
+/// A passed-through IRQ still held for a domain destroyed just before
+/// (Xen frees it an RCU grace period later): the build waits and retries.
+#[test]
+fn a_busy_irq_is_retried_after_waiting_for_xen() {
+    let (xen, disk) = (sim(), ramdisk());
+    let irq = ["irqs=[34]".to_string()];
+    // Where bind_pt_irq falls in a create (the domctl with its command).
+    let k = {
+        let x = sim();
+        let mut ts = toolstack(&x, &disk);
+        let before = x.raw().call_count();
+        ts.create("guest", &irq, false).unwrap();
+        let log = x.raw().log.borrow();
+        log[before..]
+            .iter()
+            .position(|c| c.op == xen_abi::hypercall::DOMCTL && c.u32_at(0) == xen_abi::domctl::XEN_DOMCTL_BIND_PT_IRQ)
+            .unwrap()
+            + 1
+    };
+    let mut ts = toolstack(&xen, &disk);
+    let before = footprint(&ts, &xen);
+    xen.raw().fail_call(k, -16);
+    let waits = ts.machine.waits;
+    let id = ts.create("guest", &irq, false).unwrap();
+    assert!(ts.machine.waits > waits, "waited for Xen's teardown before trying again");
+    ts.destroy(id).unwrap();
+    assert_eq!(footprint(&ts, &xen).xen_domains, before.xen_domains);
+}
