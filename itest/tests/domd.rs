@@ -144,7 +144,8 @@ fn hot_plug_and_isolation_between_two_domus() {
     assert!(out.contains("xvda") && !out.contains("xvdb"), "gone in the guest:\n{out}");
     detach(&mut s);
     attach(&mut s, "domd");
-    let out = sh(&mut s, "losetup -a");
+    // The agent frees it once Dom0 removed the backend: wait for that.
+    let out = sh(&mut s, "until ! losetup -a | grep -q disk2; do sleep 1; done; losetup -a");
     assert!(!out.contains("disk2.img"), "the loop device is freed:\n{out}");
     detach(&mut s);
 }
@@ -160,6 +161,8 @@ fn destroying_a_writer_or_the_driver_domain_leaves_things_clean() {
     let out = cmd(&mut s, "destroy writer");
     assert!(out.contains("(writer) destroyed") && !out.contains("WARN"), "{out}");
     attach(&mut s, "domd");
+    // The agent frees the loop once Dom0 removed the backend: wait for it.
+    sh(&mut s, "until ! losetup -a | grep -q disk0; do sleep 1; done");
     let out = sh(&mut s, "losetup -a; dmesg | grep -c -e WARNING -e 'BUG:' -e Oops");
     assert!(!out.contains("disk0.img"), "loop freed:\n{out}");
     assert!(out.lines().last() == Some("0"), "Dom-D's kernel log is clean:\n{out}");
