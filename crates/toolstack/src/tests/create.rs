@@ -102,10 +102,7 @@ fn a_failure_at_every_hypercall_of_create_leaves_nothing_behind() {
     for k in 1..=count {
         let xen = sim();
         let mut ts = toolstack(&xen, &disk);
-        // One full cycle first, so the store's directories exist.
-        let warm = ts.create("guest", &[], false).unwrap();
-        ts.destroy(warm).unwrap();
-        let before = footprint(&ts, &xen);
+        let before = warmed_footprint(&mut ts, &xen);
         xen.raw().fail_call(k, -12);
         let e = ts.create("guest", &[], false).unwrap_err();
         assert!(e.contains("ENOMEM"), "call {k}: {e}");
@@ -138,9 +135,7 @@ fn machine_failures_leave_nothing_behind() {
     for (what, inject, want) in cases {
         let (xen, disk) = (sim(), ramdisk());
         let mut ts = toolstack(&xen, &disk);
-        let warm = ts.create("guest", &[], false).unwrap();
-        ts.destroy(warm).unwrap();
-        let before = footprint(&ts, &xen);
+        let before = warmed_footprint(&mut ts, &xen);
         inject(&mut ts.machine);
         let e = ts.create("guest", &[], false).unwrap_err();
         assert!(e.contains(want), "{what}: {e}");
@@ -150,9 +145,7 @@ fn machine_failures_leave_nothing_behind() {
     // The store page failing to map: the console mapped first.
     let (xen, disk) = (sim(), ramdisk());
     let mut ts = toolstack(&xen, &disk);
-    let warm = ts.create("guest", &[], false).unwrap();
-    ts.destroy(warm).unwrap();
-    let before = footprint(&ts, &xen);
+    let before = warmed_footprint(&mut ts, &xen);
     ts.machine.host.fail_map_after = Some(1);
     let e = ts.create("guest", &[], false).unwrap_err();
     assert!(e.contains("xenstore: mapping gfn"), "{e}");

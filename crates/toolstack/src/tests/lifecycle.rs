@@ -8,9 +8,7 @@ use xen_abi::sched;
 fn destroy_gives_everything_back_and_waits_for_xen() {
     let (xen, disk) = (sim(), ramdisk());
     let mut ts = toolstack(&xen, &disk);
-    let warm = ts.create("guest", &[], false).unwrap();
-    ts.destroy(warm).unwrap();
-    let before = footprint(&ts, &xen);
+    let before = warmed_footprint(&mut ts, &xen);
     for _ in 0..3 {
         let id = ts.create("guest", &[], false).unwrap();
         assert_ne!(footprint(&ts, &xen), before);
@@ -29,9 +27,7 @@ fn destroy_of_a_paused_half_started_domain() {
     // `create -p`: built, in the store, not yet running.
     let (xen, disk) = (sim(), ramdisk());
     let mut ts = toolstack(&xen, &disk);
-    let warm = ts.create("guest", &[], false).unwrap();
-    ts.destroy(warm).unwrap();
-    let before = footprint(&ts, &xen);
+    let before = warmed_footprint(&mut ts, &xen);
     let id = ts.create("guest", &[], true).unwrap();
     ts.destroy(id).unwrap();
     assert_eq!(footprint(&ts, &xen), before);
@@ -41,9 +37,7 @@ fn destroy_of_a_paused_half_started_domain() {
 fn a_domain_destroyed_behind_our_back_is_forgotten() {
     let (xen, disk) = (sim(), ramdisk());
     let mut ts = toolstack(&xen, &disk);
-    let warm = ts.create("guest", &[], false).unwrap();
-    ts.destroy(warm).unwrap();
-    let before = footprint(&ts, &xen);
+    let before = warmed_footprint(&mut ts, &xen);
     let id = ts.create("guest", &[], false).unwrap();
     xen.raw().state.borrow_mut().domains.remove(&id);
     ts.on_dom_exc();
@@ -81,9 +75,7 @@ fn on_crash_restart_keeps_uuid_and_name() {
 fn on_poweroff_destroys_and_suspend_is_left_alone() {
     let (xen, disk) = (sim(), ramdisk());
     let mut ts = toolstack(&xen, &disk);
-    let warm = ts.create("guest", &[], false).unwrap();
-    ts.destroy(warm).unwrap();
-    let before = footprint(&ts, &xen);
+    let before = warmed_footprint(&mut ts, &xen);
     let id = ts.create("guest", &[], false).unwrap();
     xen.raw().guest_shutdown(id, sched::SHUTDOWN_SUSPEND);
     ts.on_dom_exc();

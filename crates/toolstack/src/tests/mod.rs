@@ -166,6 +166,14 @@ pub fn footprint(ts: &Ts<'_>, xen: &Xen<SimXen>) -> Footprint {
     }
 }
 
+/// One create/destroy cycle first (so the store's directories exist),
+/// then the footprint every later cycle must come back to.
+pub fn warmed_footprint(ts: &mut Ts<'_>, xen: &Xen<SimXen>) -> Footprint {
+    let warm = ts.create("guest", &[], false).unwrap();
+    ts.destroy(warm).unwrap();
+    footprint(ts, xen)
+}
+
 pub fn read(ts: &mut Ts<'_>, path: &str) -> Result<String, xenstore::XsError> {
     let (s, m) = ts.store();
     s.read(m, path).map(|v| String::from_utf8_lossy(&v).into_owned())
