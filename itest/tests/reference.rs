@@ -129,30 +129,79 @@ fn info_agrees_with_xl_info() {
 #[path = "../../crates/toolstack/tests/golden/xenstore_ls.rs"]
 mod xenstore_ls;
 
+/// A golden test of a PV device's XenStore layout: what Debian's xl
+/// writes for one device line, which thindom's toolstack is checked
+/// against in its host tests.
+struct Golden {
+    /// `vbd` or `vif`.
+    kind: &'static str,
+    devid: u32,
+    /// The xl.cfg line given to `xl create`.
+    line: &'static str,
+    /// Shell commands run first (making the disk's image).
+    setup: &'static str,
+    /// The fixture's file name under crates/toolstack/tests/golden/.
+    file: &'static str,
+    /// Test name (for the re-capture hint).
+    test: &'static str,
+    /// What xl says when it gives up on the backend.
+    gives_up: &'static str,
+    /// What the reference has no backend driver for.
+    no_backend: &'static str,
+}
+
 /// The disk of the golden test: the same device thindom's tests give
 /// `user` from a driver domain (`backend=domd,vdev=xvda,target=/images/disk0.img`),
 /// here served by Dom0 itself, the classic layout.
-const GOLDEN_DISK: &str = "disk=['vdev=xvda,target=/images/disk0.img']";
+const GOLDEN_VBD: Golden = Golden {
+    kind: "vbd",
+    devid: 51712,
+    line: "disk=['vdev=xvda,target=/images/disk0.img']",
+    setup: "mkdir -p /images && dd if=/dev/zero of=/images/disk0.img bs=1M count=8",
+    file: "xl-vbd.txt",
+    test: "xl_vbd_layout",
+    gives_up: "unable to add disk devices",
+    no_backend: "xen-blkback",
+};
+
+/// The network interface of the golden test: the one thindom's tests give
+/// `user` from a driver domain (plus `backend=domd`), served by Dom0 here.
+/// xl draws a random MAC when none is given, so the line names one.
+const GOLDEN_VIF: Golden = Golden {
+    kind: "vif",
+    devid: 0,
+    line: "vif=['bridge=xenbr0,mac=00:16:3e:12:34:56,ip=10.0.0.2']",
+    setup: "true",
+    file: "xl-vif.txt",
+    test: "xl_vif_layout",
+    gives_up: "unable to add vif devices",
+    no_backend: "xen-netback",
+};
 
 /// Where the fixture lives (toolstack's host test reads it too).
-fn golden_file() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/toolstack/tests/golden/xl-vbd.txt")
+fn golden_file(g: &Golden) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/toolstack/tests/golden").join(g.file)
 }
 
 /// The fixture's header: how it was captured, and the domain ids in it.
-fn golden_header(fe: u32) -> String {
+fn golden_header(g: &Golden, fe: u32) -> String {
+    let (kind, devid, what) = (g.kind, g.devid, if g.kind == "vbd" { "disk" } else { "network interface" });
     format!(
-        "# What Debian's xl 4.17 (xen-utils-4.17 of Debian 12, arm64) writes in XenStore for one PV disk\n\
+        "# What Debian's xl 4.17 (xen-utils-4.17 of Debian 12, arm64) writes in XenStore for one PV {what}\n\
          # served by Dom0 itself: the reference Linux Dom0 with C xenstored, under Xen 4.17 in QEMU.\n\
-         # Captured by itest/tests/reference.rs, xl_vbd_layout_matches_the_golden_file (which also\n\
-         # checks it stays true; re-capture: THINDOM_BLESS_GOLDEN=1 cargo xtask test --qemu-only xl_vbd_layout):\n\
-         #   mkdir -p /images && dd if=/dev/zero of=/images/disk0.img bs=1M count=8\n\
-         #   cd /guests && xl create -p testguest.cfg \"{GOLDEN_DISK}\" &\n\
-         #   # once /local/domain/0/backend/vbd/<F>/51712/state exists, while xl waits for the backend\n\
-         #   # (the reference Dom0 has no xen-blkback: xl gives up after 10 s and removes it all)\n\
-         #   xenstore-ls -fp /local/domain/<F>/device/vbd /local/domain/0/backend/vbd/<F> /libxl/<F>/device/vbd\n\
+         # Captured by itest/tests/reference.rs, {test}_matches_the_golden_file (which also\n\
+         # checks it stays true; re-capture: THINDOM_BLESS_GOLDEN=1 cargo xtask test --qemu-only {test}):\n\
+         {setup}\
+         #   cd /guests && xl create -p testguest.cfg \"{line}\" &\n\
+         #   # once /local/domain/0/backend/{kind}/<F>/{devid}/state exists, while xl waits for the backend\n\
+         #   # (the reference Dom0 has no {nb}: xl gives up after 10 s and removes it all)\n\
+         #   xenstore-ls -fp /local/domain/<F>/device/{kind} /local/domain/0/backend/{kind}/<F> /libxl/<F>/device/{kind}\n\
          # Output to a file, so no terminal width truncates the values. Lines as printed, in xenstored's order.\n\
-         # domids: frontend={fe} backend=0\n"
+         # domids: frontend={fe} backend=0\n",
+        test = g.test,
+        setup = if g.setup == "true" { String::new() } else { format!("#   {}\n", g.setup) },
+        line = g.line,
+        nb = g.no_backend,
     )
 }
 
@@ -168,42 +217,45 @@ fn dom0_sh(s: &mut Session, line: &str) -> String {
     })
 }
 
-/// The golden file of the PV disk layout (which thindom's toolstack is
-/// checked against in its host tests) is what Debian's xl writes under real
-/// Xen: the same nodes, values and permissions, domain ids aside. Captured
-/// during xl's wait for the backend, which never comes (no blkback here);
-/// xl then fails and takes everything down again.
-#[test]
-fn xl_vbd_layout_matches_the_golden_file() {
+/// The golden file of a PV device's layout (which thindom's toolstack is
+/// checked against in its host tests) is what Debian's xl writes under
+/// real Xen: the same nodes, values and permissions, domain ids aside.
+/// Captured during xl's wait for the backend, which never comes (no
+/// backend driver here); xl then fails and takes everything down again.
+fn golden_layout(g: &Golden) {
+    let (kind, devid) = (g.kind, g.devid);
     let cfg = config_from_env().expect("integration-test environment");
-    let log = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/itest/reference-xl-vbd.log");
+    let log =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../target/itest/reference-xl-{kind}.log"));
     let mut s = Session::spawn(&cfg, &log).expect("start QEMU");
     check(&mut s, |s| {
         s.expect(READY, REF_BOOT)?;
         s.expect(PROMPT, CMD_TIMEOUT).map(drop)
     });
     let booted = s.elapsed();
-    dom0_sh(&mut s, "mkdir -p /images && dd if=/dev/zero of=/images/disk0.img bs=1M count=8 2>/dev/null");
-    dom0_sh(&mut s, &format!("xl create -p testguest.cfg \"{GOLDEN_DISK}\" >/tmp/xl.log 2>&1 & xl=$!"));
+    dom0_sh(&mut s, &format!("{} 2>/dev/null", g.setup));
+    dom0_sh(&mut s, &format!("xl create -p testguest.cfg \"{}\" >/tmp/xl.log 2>&1 & xl=$!", g.line));
     let out = dom0_sh(
         &mut s,
-        "i=0; until d=$(xl domid testguest 2>/dev/null) && xenstore-read /local/domain/0/backend/vbd/$d/51712/state \
-         >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 60 ] || break; sleep 1; done; echo domid=$d",
+        &format!(
+            "i=0; until d=$(xl domid testguest 2>/dev/null) && xenstore-read /local/domain/0/backend/{kind}/$d/{devid}/state \
+             >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 60 ] || break; sleep 1; done; echo domid=$d"
+        ),
     );
     let fe: u32 = capture(&out, r"domid=(\d+)").parse().expect("xl domid");
     dom0_sh(
         &mut s,
         &format!(
-            "xenstore-ls -fp /local/domain/{fe}/device/vbd /local/domain/0/backend/vbd/{fe} /libxl/{fe}/device/vbd \
-             >/tmp/vbd.txt 2>&1"
+            "xenstore-ls -fp /local/domain/{fe}/device/{kind} /local/domain/0/backend/{kind}/{fe} /libxl/{fe}/device/{kind} \
+             >/tmp/dev.txt 2>&1"
         ),
     );
-    let raw = dom0_sh(&mut s, "cat /tmp/vbd.txt");
+    let raw = dom0_sh(&mut s, "cat /tmp/dev.txt");
     let got = xenstore_ls::parse(&raw);
     assert!(!got.is_empty(), "nothing captured:\n{raw}");
     // xl gives up on the backend and removes the domain and its nodes.
     let xl = dom0_sh(&mut s, "wait $xl; echo xl-exit=$?; cat /tmp/xl.log");
-    assert!(xl.contains("unable to add disk devices") && !xl.contains("xl-exit=0"), "xl create:\n{xl}");
+    assert!(xl.contains(g.gives_up) && !xl.contains("xl-exit=0"), "xl create:\n{xl}");
     // (xenstore-ls stops at the first path that does not exist.)
     let left = dom0_sh(
         &mut s,
@@ -221,10 +273,10 @@ fn xl_vbd_layout_matches_the_golden_file() {
     eprintln!("boot {booted:?}, total {qemu_time:?}; xl said:\n{xl}");
     let captured: String = raw.lines().filter(|l| xenstore_ls::parse(l).len() == 1).map(|l| format!("{l}\n")).collect();
     if std::env::var_os("THINDOM_BLESS_GOLDEN").is_some() {
-        std::fs::write(golden_file(), format!("{}{captured}", golden_header(fe))).expect("writing the golden file");
-        eprintln!("wrote {}", golden_file().display());
+        std::fs::write(golden_file(g), format!("{}{captured}", golden_header(g, fe))).expect("writing the golden file");
+        eprintln!("wrote {}", golden_file(g).display());
     }
-    let golden = std::fs::read_to_string(golden_file()).expect("the golden file (THINDOM_BLESS_GOLDEN=1 writes it)");
+    let golden = std::fs::read_to_string(golden_file(g)).expect("the golden file (THINDOM_BLESS_GOLDEN=1 writes it)");
     let (gfe, gbe) = xenstore_ls::domids(&golden).expect("a `# domids:` line in the golden file");
     let want = xenstore_ls::normalize(&xenstore_ls::parse(&golden), gfe, gbe);
     let diff = xenstore_ls::diff(&want, &xenstore_ls::normalize(&got, fe, 0));
@@ -233,4 +285,16 @@ fn xl_vbd_layout_matches_the_golden_file() {
         "xl's nodes are not the golden file's:\n{}\n--- captured ---\n{captured}",
         diff.join("\n")
     );
+}
+
+/// PV disk: `tests/golden/xl-vbd.txt`.
+#[test]
+fn xl_vbd_layout_matches_the_golden_file() {
+    golden_layout(&GOLDEN_VBD);
+}
+
+/// PV network interface: `tests/golden/xl-vif.txt`.
+#[test]
+fn xl_vif_layout_matches_the_golden_file() {
+    golden_layout(&GOLDEN_VIF);
 }

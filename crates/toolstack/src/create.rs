@@ -110,6 +110,13 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
         if let Some(d) = self.doms.values().find(|d| d.cfg.name == cfg.name) {
             return Err(format!("domain {:?} already exists (id {})", cfg.name, d.id));
         }
+        // Devices are checked before anything is built: a bad spec or a
+        // missing driver domain costs no hypercall.
+        for d in &cfg.disks {
+            crate::devices::Vbd::from_spec(d)?;
+            self.backend_domid(&format!("disk {}", d.vdev), d.backend.as_deref())?;
+        }
+        let vifs = self.check_vifs(&cfg.name, &cfg.vifs)?;
         let file = |what: &str, p: &str| {
             let p = resolve(&src.name, p);
             self.disk.file(&p).ok_or_else(|| format!("{what} {p:?} not found in the boot ramdisk"))
@@ -167,6 +174,12 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
         }
         for d in &disks {
             if let Err(e) = self.attach_disk(id, d) {
+                let _ = self.destroy(id);
+                return Err(format!("{e} (domain {id} destroyed)"));
+            }
+        }
+        for (v, backend) in &vifs {
+            if let Err(e) = self.attach_vif(id, v, *backend) {
                 let _ = self.destroy(id);
                 return Err(format!("{e} (domain {id} destroyed)"));
             }

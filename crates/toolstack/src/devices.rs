@@ -176,6 +176,13 @@ impl Vbd {
     }
 }
 
+/// A number in canonical decimal (digits only, no leading zero unless it
+/// is `0`), as xl's device ids are written.
+pub fn canonical_u32(s: &str) -> Option<u32> {
+    let ok = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    ok.then(|| s.parse().ok()).flatten()
+}
+
 fn xs<'a>(what: &'a str, path: &'a str) -> impl Fn(XsError) -> String + 'a {
     move |e| format!("{what} {path}: {e}")
 }
@@ -188,6 +195,19 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
         dev: &Device,
         back: &[(&'static str, String)],
         front: &[(&'static str, String)],
+    ) -> Result<(), String> {
+        self.write_device_with(dev, back, front, &[])
+    }
+
+    /// [`Toolstack::write_device`] with frontend nodes the frontend may
+    /// only read (`ro_front`: owned by the backend, readable by the
+    /// frontend, as libxl's `ro_frontend_perms`).
+    pub(crate) fn write_device_with(
+        &mut self,
+        dev: &Device,
+        back: &[(&'static str, String)],
+        front: &[(&'static str, String)],
+        ro_front: &[(&'static str, String)],
     ) -> Result<(), String> {
         let (fe, be, lx) = (dev.frontend_path(), dev.backend_path(), dev.libxl_path());
         let fe_perms = [format!("n{}", dev.frontend), format!("r{}", dev.backend)];
@@ -208,6 +228,11 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
                     let p = format!("{fe}/{k}");
                     s.write_in(m, t, &p, v)?;
                     s.set_perms_in(m, t, &p, &fe_p)?;
+                }
+                for (k, v) in ro_front {
+                    let p = format!("{fe}/{k}");
+                    s.write_in(m, t, &p, v)?;
+                    s.set_perms_in(m, t, &p, &be_p)?;
                 }
                 s.rm_in(m, t, &be)?;
                 s.mkdir_in(m, t, &be)?;

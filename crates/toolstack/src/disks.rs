@@ -29,7 +29,7 @@ pub type BlockRow = (u32, DomId, DomId, i64, i64, i64, String);
 impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
     /// The driver domain a device names (`backend=`): a domain of ours by
     /// name, or any domain by id. Dom0 serves no devices itself.
-    fn backend_domid(&self, what: &str, name: Option<&str>) -> Result<DomId, String> {
+    pub(crate) fn backend_domid(&self, what: &str, name: Option<&str>) -> Result<DomId, String> {
         let Some(name) = name else {
             return Err(format!(
                 "{what}: Domain-0 (thindom) runs no PV backends; name a driver domain with backend=<name>"
@@ -71,7 +71,7 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
 
     /// Waits (bounded) for the agent of driver domain `backend` to be
     /// ready; at once if it is.
-    fn wait_agent(&mut self, what: &str, backend: DomId) -> Result<(), String> {
+    pub(crate) fn wait_agent(&mut self, what: &str, backend: DomId) -> Result<(), String> {
         let node = format!("/local/domain/{backend}/{AGENT_READY}");
         let ready = |ts: &mut Self| (ts.read_text(&node).as_deref() == Some("ready")).then_some(());
         self.wait_until(AGENT_TIMEOUT_MS, ready).ok_or_else(|| {

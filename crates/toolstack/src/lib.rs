@@ -29,6 +29,7 @@ pub mod devices;
 pub mod disks;
 mod lifecycle;
 mod machine;
+pub mod nics;
 pub mod report;
 pub mod uuid;
 pub mod xl;

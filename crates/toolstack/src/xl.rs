@@ -56,6 +56,14 @@ pub const COMMANDS: &[XlCommand] = &[
     ),
     cmd("block-detach", "block-detach <dom> <vdev>", "detach a disk", true),
     cmd("block-list", "block-list <dom>...", "list a domain's disks (like xl block-list)", true),
+    cmd(
+        "network-attach",
+        "network-attach <dom> <vif-spec>",
+        "attach a network interface served by a driver domain (xl vif syntax)",
+        true,
+    ),
+    cmd("network-detach", "network-detach <dom> <devid|mac>", "detach a network interface", true),
+    cmd("network-list", "network-list <dom>...", "list a domain's network interfaces (like xl network-list)", true),
     cmd("config-list", "config-list", "domain configurations (boot ramdisk and built-in)", false),
     cmd("xenstore-ls", "xenstore-ls [path]", "list a XenStore subtree with values and permissions", false),
     cmd("xenstore-read", "xenstore-read <path>", "read a XenStore node", false),
@@ -131,6 +139,15 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
                 _ => Err("usage: block-detach <dom> <vdev>".into()),
             },
             "block-list" => self.xl_block_list(&mut o, args),
+            "network-attach" => self.xl_network_attach(args),
+            "network-detach" => match args {
+                [d, which] => match self.find(d) {
+                    Some(id) => self.detach_nic(id, which),
+                    None => Err(format!("network-detach: no domain {d:?}")),
+                },
+                _ => Err("usage: network-detach <dom> <devid|mac>".into()),
+            },
+            "network-list" => self.xl_network_list(&mut o, args),
             "config-list" => self.xl_config_list(&mut o),
             "xenstore-ls" => self.xs_ls(&mut o, args),
             "xenstore-read" => self.xs_read(&mut o, args),
@@ -269,6 +286,40 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
             };
             for (devid, be, fe, state, evtch, rref, path) in self.block_rows(id) {
                 o.line(format_args!("{devid:<5} {be:<3} {fe:<6} {state:<5} {evtch:<6} {rref:<8} {path:<30}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// `network-attach <dom> <vif-spec>`: xl takes the spec's `key=value`
+    /// pairs as separate words; they are joined with commas.
+    fn xl_network_attach(&mut self, args: &[String]) -> Result<(), String> {
+        let usage = || "usage: network-attach <dom> <vif-spec>".to_string();
+        let [d, spec @ ..] = args else { return Err(usage()) };
+        let id = self.find(d).ok_or_else(|| format!("network-attach: no domain {d:?}"))?;
+        let spec = xlcfg::parse_vif(&spec.join(",")).map_err(|e| format!("network-attach: {e}"))?;
+        self.attach_nic(id, &spec).map(drop).map_err(|e| format!("network-attach: {e}"))
+    }
+
+    /// `network-list <dom>...`, with xl's columns.
+    fn xl_network_list(&mut self, o: &mut Out<'_>, args: &[String]) -> Result<(), String> {
+        if args.is_empty() {
+            return Err("usage: network-list <dom>...".into());
+        }
+        o.line(format_args!(
+            "{:<3} {:<2} {:<17} {:<6} {:<5} {:<6} {:>5}/{:<5} {:<30}",
+            "Idx", "BE", "Mac Addr.", "handle", "state", "evt-ch", "tx-", "rx-ring-ref", "BE-path"
+        ));
+        for d in args {
+            let Some(id) = self.find(d) else {
+                o.line(format_args!("{d} is an invalid domain identifier"));
+                continue;
+            };
+            for r in self.nic_rows(id) {
+                o.line(format_args!(
+                    "{:<3} {:<2} {}{:>6} {:>5} {:>6} {:>5}/{:<11} {:<30}",
+                    r.devid, r.backend, r.mac, r.devid, r.state, r.evtch, r.tx_ring_ref, r.rx_ring_ref, r.backend_path
+                ));
             }
         }
         Ok(())

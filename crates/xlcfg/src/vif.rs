@@ -73,7 +73,9 @@ impl fmt::Display for Mac {
 ///
 /// The hash is 64-bit FNV-1a over the name's bytes, a 0 byte, and the devid
 /// as 4 little-endian bytes, folded as `h ^ (h >> 24) ^ (h >> 48)`; the low
-/// three bytes of the fold, most significant first, are the last octets.
+/// three bytes of the fold, most significant first, are the last octets,
+/// the first of them with its top bit cleared as xl does
+/// (`libxl__device_nic_setdefault`: `r[0] & 0x7f`).
 /// Two vifs collide with probability 2^-24 per pair: give `mac=` where
 /// many guests share a segment.
 pub fn default_mac(domain_name: &str, devid: u32) -> Mac {
@@ -84,7 +86,7 @@ pub fn default_mac(domain_name: &str, devid: u32) -> Mac {
     }
     let f = h ^ (h >> 24) ^ (h >> 48);
     let [o0, o1, o2] = Mac::XEN_OUI;
-    Mac([o0, o1, o2, (f >> 16) as u8, (f >> 8) as u8, f as u8])
+    Mac([o0, o1, o2, (f >> 16) as u8 & 0x7f, (f >> 8) as u8, f as u8])
 }
 
 /// `type=`.

@@ -7,7 +7,7 @@ use crate::xl::Outcome;
 use std::string::ToString;
 use xenstore::{MsgType, Server};
 
-fn req(s: &mut Server, c: xenstore::ConnId, ty: MsgType, parts: &[&str]) -> Option<String> {
+pub(super) fn req(s: &mut Server, c: xenstore::ConnId, ty: MsgType, parts: &[&str]) -> Option<String> {
     let mut p = Vec::new();
     for x in parts {
         p.extend_from_slice(x.as_bytes());
@@ -19,49 +19,57 @@ fn req(s: &mut Server, c: xenstore::ConnId, ty: MsgType, parts: &[&str]) -> Opti
     s.request(c, ty, 0, p).ok().map(|v| String::from_utf8_lossy(&v).trim_end_matches('\0').to_string())
 }
 
-/// What the driver domain's agent and blkback do, played through domain
-/// `domd`'s own connection (so its permissions apply): a device whose
-/// target exists gets `hotplug-status=connected` and InitWait, a missing
-/// one an error; a device told to close goes to Closed.
-fn play_driver_domain(domd: DomId) -> Others {
+/// What the driver domain's agent and its backends (blkback, netback) do,
+/// played through domain `domd`'s own connection (so its permissions
+/// apply): a disk whose target exists and a vif on a bridge other than
+/// `nobr` get `hotplug-status=connected` and InitWait, the others an error;
+/// a device told to close goes to Closed.
+pub(super) fn play_driver_domain(domd: DomId) -> Others {
     Box::new(move |store: &mut Daemon<Rc<MemPage>>| {
         let s = store.server_mut();
         let Some(c) = s.domain_conn(domd) else { return };
         req(s, c, MsgType::Write, &[crate::disks::AGENT_READY, "ready"]);
-        let root = format!("/local/domain/{domd}/backend/vbd");
-        let Some(fes) = req(s, c, MsgType::Directory, &[&root]) else { return };
-        for fe in fes.split('\0').filter(|x| !x.is_empty()) {
-            let Some(devs) = req(s, c, MsgType::Directory, &[&format!("{root}/{fe}")]) else { continue };
-            for dev in devs.split('\0').filter(|x| !x.is_empty()) {
-                let be = format!("{root}/{fe}/{dev}");
-                let get = |s: &mut Server, n: &str| req(s, c, MsgType::Read, &[&format!("{be}/{n}")]);
-                let state = get(s, "state").unwrap_or_default();
-                if get(s, "hotplug-status").is_none() && state == "1" {
-                    if get(s, "params").is_some_and(|p| p.contains("missing")) {
-                        req(
-                            s,
-                            c,
-                            MsgType::Write,
-                            &[&format!("{be}/hotplug-error"), "/images/missing.img does not exist"],
-                        );
-                        req(s, c, MsgType::Write, &[&format!("{be}/hotplug-status"), "error"]);
-                    } else {
-                        req(s, c, MsgType::Write, &[&format!("{be}/physical-device"), "7:0"]);
-                        req(s, c, MsgType::Write, &[&format!("{be}/hotplug-status"), "connected"]);
-                        req(s, c, MsgType::Write, &[&format!("{be}/state"), "2"]);
-                    }
-                }
-                // blkback: not online, and the frontend closing or gone.
-                if get(s, "online").as_deref() == Some("0") && state == "5" {
-                    req(s, c, MsgType::Write, &[&format!("{be}/state"), "6"]);
+        for kind in ["vbd", "vif"] {
+            let root = format!("/local/domain/{domd}/backend/{kind}");
+            let Some(fes) = req(s, c, MsgType::Directory, &[&root]) else { continue };
+            for fe in fes.split('\0').filter(|x| !x.is_empty()) {
+                let Some(devs) = req(s, c, MsgType::Directory, &[&format!("{root}/{fe}")]) else { continue };
+                for dev in devs.split('\0').filter(|x| !x.is_empty()) {
+                    play_device(s, c, &format!("{root}/{fe}/{dev}"));
                 }
             }
         }
     })
 }
 
+fn play_device(s: &mut Server, c: xenstore::ConnId, be: &str) {
+    let get = |s: &mut Server, n: &str| req(s, c, MsgType::Read, &[&format!("{be}/{n}")]);
+    let put = |s: &mut Server, n: &str, v: &str| req(s, c, MsgType::Write, &[&format!("{be}/{n}"), v]);
+    let state = get(s, "state").unwrap_or_default();
+    // libxl writes a vif's hotplug-status empty.
+    if get(s, "hotplug-status").unwrap_or_default().is_empty() && state == "1" {
+        if get(s, "params").is_some_and(|p| p.contains("missing")) {
+            put(s, "hotplug-error", "/images/missing.img does not exist");
+            put(s, "hotplug-status", "error");
+        } else if get(s, "bridge").as_deref() == Some("nobr") {
+            put(s, "hotplug-error", "bridge nobr: no such bridge");
+            put(s, "hotplug-status", "error");
+        } else {
+            if get(s, "params").is_some() {
+                put(s, "physical-device", "7:0");
+            }
+            put(s, "hotplug-status", "connected");
+            put(s, "state", "2");
+        }
+    }
+    // The backend: not online, and the frontend closing or gone.
+    if get(s, "online").as_deref() == Some("0") && state == "5" {
+        put(s, "state", "6");
+    }
+}
+
 /// A toolstack with a driver domain `domd` running (and its agent played).
-fn with_domd<'a>(xen: &'a Xen<SimXen>, disk: &'a [u8]) -> (Ts<'a>, DomId) {
+pub(super) fn with_domd<'a>(xen: &'a Xen<SimXen>, disk: &'a [u8]) -> (Ts<'a>, DomId) {
     let mut ts = toolstack(xen, disk);
     let domd = ts.create("domd", &[], false).unwrap();
     ts.machine.others = Some(play_driver_domain(domd));

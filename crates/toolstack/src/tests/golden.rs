@@ -67,6 +67,15 @@ fn ls(s: &mut Server, c: ConnId, root: &str, out: &mut Nodes) {
 /// nothing else acts on them. The cell gets the frontend's id and the
 /// nodes.
 fn snapshot_while_waiting(ts: &mut Ts<'_>, backend: DomId) -> Rc<RefCell<Option<(DomId, Nodes)>>> {
+    snapshot_kind_while_waiting(ts, backend, "vbd")
+}
+
+/// [`snapshot_while_waiting`] for devices of `kind`.
+fn snapshot_kind_while_waiting(
+    ts: &mut Ts<'_>,
+    backend: DomId,
+    kind: &'static str,
+) -> Rc<RefCell<Option<(DomId, Nodes)>>> {
     // The driver domain's agent is up (so the toolstack goes on to write
     // the device) but never answers for the device.
     let (s, m) = ts.store();
@@ -79,14 +88,14 @@ fn snapshot_while_waiting(ts: &mut Ts<'_>, backend: DomId) -> Rc<RefCell<Option<
         }
         let s = store.server_mut();
         let c = s.connect(0, true);
-        let fes = req(s, c, MsgType::Directory, &format!("/local/domain/{backend}/backend/vbd")).unwrap_or_default();
+        let fes = req(s, c, MsgType::Directory, &format!("/local/domain/{backend}/backend/{kind}")).unwrap_or_default();
         let fe = String::from_utf8_lossy(fes.split(|&b| b == 0).next().unwrap_or_default()).into_owned();
         if let Ok(fe) = fe.parse::<DomId>() {
             let mut nodes = Nodes::new();
             for root in [
-                format!("/local/domain/{fe}/device/vbd"),
-                format!("/local/domain/{backend}/backend/vbd/{fe}"),
-                format!("/libxl/{fe}/device/vbd"),
+                format!("/local/domain/{fe}/device/{kind}"),
+                format!("/local/domain/{backend}/backend/{kind}/{fe}"),
+                format!("/libxl/{fe}/device/{kind}"),
             ] {
                 ls(s, c, &root, &mut nodes);
             }
@@ -149,4 +158,40 @@ fn untrusted_and_virtio_disks() {
     let spec = "disk=['backend=domd,vdev=xvda,specification=virtio,target=/images/disk0.img']";
     let e = ts.create("user", &[spec.into()], true).unwrap_err();
     assert!(e.contains("specification=virtio is not available"), "{e}");
+}
+
+/// What Debian's xl wrote for a network interface (see the file's header).
+const GOLDEN_VIF: &str = include_str!("../../tests/golden/xl-vif.txt");
+
+/// The interface of the golden file, from a driver domain instead of Dom0.
+const VIF: &str = "vif=['backend=domd,bridge=xenbr0,mac=00:16:3e:12:34:56,ip=10.0.0.2']";
+
+/// The same comparison for a PV network interface: libxl's generic
+/// device layout plus the vif keys, `hotplug-status` written empty (netback
+/// waits for the hotplug script) and the read-only `mtu` in the frontend
+/// (owned by the backend, as libxl's `ro_frontend_perms`).
+#[test]
+fn a_vifs_nodes_are_the_ones_debians_xl_writes() {
+    let (xen, disk) = (sim(), ramdisk());
+    let mut ts = toolstack(&xen, &disk);
+    let domd = ts.create("domd", &[], false).unwrap();
+    let seen = snapshot_kind_while_waiting(&mut ts, domd, "vif");
+    let e = ts.create("user", &["disk=[]".into(), VIF.into()], true).unwrap_err();
+    assert!(e.contains("not ready after 10 s"), "{e}");
+    let (fe, got) = seen.borrow_mut().take().expect("the toolstack waited for the backend");
+    for p in [format!("/local/domain/{domd}/backend/vif/{fe}"), format!("/libxl/{fe}"), format!("/local/domain/{fe}")] {
+        assert!(read(&mut ts, &p).is_err(), "{p} left behind");
+    }
+    let (gfe, gbe) = xenstore_ls::domids(GOLDEN_VIF).expect("the golden file's `# domids:` line");
+    let want = xenstore_ls::normalize(&xenstore_ls::parse(GOLDEN_VIF), gfe, gbe);
+    for dir in ["/local/domain/<F>/device/vif/0", "/local/domain/<B>/backend/vif/<F>/0", "/libxl/<F>/device/vif/0"] {
+        assert!(want.contains_key(dir), "the golden file lacks {dir}");
+    }
+    let got = xenstore_ls::normalize(&got, u32::from(fe), u32::from(domd));
+    let diff = xenstore_ls::diff(&want, &got);
+    assert!(diff.is_empty(), "thindom vs xl:\n{}\n--- thindom ---\n{}", diff.join("\n"), xenstore_ls::print(&got));
+    let node = |p: &str| got.get(p).unwrap_or_else(|| panic!("{p}")).clone();
+    assert_eq!(node("/local/domain/<F>/device/vif/0/mtu"), Node { value: "1500".into(), perms: "n<B>,r<F>".into() });
+    assert_eq!(node("/local/domain/<F>/device/vif/0/mac").perms, "n<F>,r<B>");
+    assert_eq!(node("/local/domain/<B>/backend/vif/<F>/0/hotplug-status").value, "");
 }

@@ -6,6 +6,7 @@ mod create;
 mod disks;
 mod golden;
 mod lifecycle;
+mod nics;
 mod xl;
 
 use crate::{BootDisk, HostInfo, Machine, Toolstack};

@@ -156,5 +156,6 @@ proptest! {
         let m = default_mac(&name, devid);
         prop_assert!(!m.is_multicast());
         prop_assert_eq!(&m.0[..3], &Mac::XEN_OUI[..]);
+        prop_assert!(m.0[3] < 0x80, "xl's form: 00:16:3e and a fourth octet below 0x80");
     }
 }
