@@ -7,7 +7,7 @@ use std::process::Command;
 
 /// Everything that parses guest or user input.
 pub const TARGETS: &[&str] =
-    &["xenstore_stream", "xlcfg", "disk_spec", "vif_spec", "bootfs", "kernel_image", "console_ring"];
+    &["xenstore_stream", "xlcfg", "disk_spec", "vif_spec", "bootfs", "kernel_image", "console_ring", "agent_nodes"];
 
 fn ensure_cargo_fuzz() -> Result<()> {
     if util::have("cargo-fuzz") {

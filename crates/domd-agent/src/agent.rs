@@ -25,6 +25,7 @@
 
 use crate::block;
 use crate::hotplug::{error_nodes, HotplugError, CONNECTED, STATUS};
+use crate::net;
 use crate::scope::{canonical_number, DeviceId, Kind, Scope, Target, MAX_LISTED};
 use crate::store::{Guarded, Store, StoreError};
 use crate::system::{is_loop_device, DevNum, System};
@@ -41,19 +42,41 @@ const STATE: &str = "state";
 /// What the agent holds for a connected device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
-    /// `physical-device-path` as written.
+    /// `physical-device-path` as written (vbd); the interface (vif).
     pub path: String,
     /// The loop device the agent set up, freed when the device goes.
     pub loop_dev: Option<String>,
+    /// The bridge a vif's interface joined.
+    pub bridge: Option<String>,
 }
 
 /// What the agent did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    Connected { id: DeviceId, path: String, dev: DevNum, loop_dev: Option<String> },
-    Failed { id: DeviceId, error: String },
-    Adopted { id: DeviceId, record: Record },
-    Released { id: DeviceId, record: Record },
+    Connected {
+        id: DeviceId,
+        path: String,
+        dev: DevNum,
+        loop_dev: Option<String>,
+    },
+    /// A vif's interface joined its bridge.
+    Plugged {
+        id: DeviceId,
+        ifname: String,
+        bridge: String,
+    },
+    Failed {
+        id: DeviceId,
+        error: String,
+    },
+    Adopted {
+        id: DeviceId,
+        record: Record,
+    },
+    Released {
+        id: DeviceId,
+        record: Record,
+    },
 }
 
 /// A device directory's nodes that matter, as read (absent ones left out).
@@ -76,6 +99,7 @@ impl View {
 fn kind_nodes(kind: Kind) -> &'static [&'static str] {
     match kind {
         Kind::Vbd => block::NODES,
+        Kind::Vif => net::NODES,
     }
 }
 
@@ -306,6 +330,10 @@ impl<S: Store, Y: System> Agent<S, Y> {
         let mut v = View::default();
         for &node in COMMON_NODES.iter().chain(kind_nodes(id.kind)) {
             if let Some(value) = self.store.read(&format!("{dir}/{node}"))? {
+                // libxl writes a vif's status empty: not reported yet.
+                if node == STATUS && value.is_empty() {
+                    continue;
+                }
                 v.set(node, &value);
             }
         }
@@ -313,27 +341,53 @@ impl<S: Store, Y: System> Agent<S, Y> {
     }
 
     fn setup(&mut self, id: DeviceId, v: View) -> Result<Option<Change>, StoreError> {
-        let attached = match id.kind {
-            Kind::Vbd => block::parse(v.get(block::PARAMS), v.get(block::TYPE), v.get(block::MODE))
-                .and_then(|req| block::attach(&mut self.sys, &req)),
-        };
+        match id.kind {
+            Kind::Vbd => self.setup_vbd(id, &v),
+            Kind::Vif => self.setup_vif(id, &v),
+        }
+    }
+
+    fn setup_vbd(&mut self, id: DeviceId, v: &View) -> Result<Option<Change>, StoreError> {
+        let attached = block::parse(v.get(block::PARAMS), v.get(block::TYPE), v.get(block::MODE))
+            .and_then(|req| block::attach(&mut self.sys, &req));
         let a = match attached {
             Ok(a) => a,
             Err(e) => return self.report(id, e),
         };
-        let nodes = a.nodes();
-        let refs: Vec<(&str, &str)> = nodes.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        let written = self.store.write_if_present(&self.scope().device_dir(id), &refs);
-        if !matches!(written, Ok(true)) {
+        if !self.write_result(id, &a.nodes())? {
             self.free_loop(id, a.loop_dev.as_deref());
-            return written.map(|_| {
-                log::info!("{id}: removed while being set up");
-                None
-            });
+            return Ok(None);
         }
         log::info!("{id}: connected {} ({})", a.path, a.dev);
-        self.records.insert(id, Record { path: a.path.clone(), loop_dev: a.loop_dev.clone() });
+        self.records.insert(id, Record { path: a.path.clone(), loop_dev: a.loop_dev.clone(), bridge: None });
         Ok(Some(Change::Connected { id, path: a.path, dev: a.dev, loop_dev: a.loop_dev }))
+    }
+
+    fn setup_vif(&mut self, id: DeviceId, v: &View) -> Result<Option<Change>, StoreError> {
+        let plugged = net::parse(v.get(net::SCRIPT), v.get(net::BRIDGE), v.get(net::VIFNAME))
+            .and_then(|req| net::attach(&mut self.sys, id, &req));
+        let p = match plugged {
+            Ok(p) => p,
+            Err(e) => return self.report(id, e),
+        };
+        if !self.write_result(id, &p.nodes())? {
+            net::release(&mut self.sys, &p);
+            return Ok(None);
+        }
+        log::info!("{id}: {} joined {}", p.ifname, p.bridge);
+        self.records.insert(id, Record { path: p.ifname.clone(), loop_dev: None, bridge: Some(p.bridge.clone()) });
+        Ok(Some(Change::Plugged { id, ifname: p.ifname, bridge: p.bridge }))
+    }
+
+    /// Writes a set-up device's result nodes if its directory still
+    /// exists; `Ok(false)` when Dom0 removed it meanwhile.
+    fn write_result(&mut self, id: DeviceId, nodes: &[(&'static str, String)]) -> Result<bool, StoreError> {
+        let refs: Vec<(&str, &str)> = nodes.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let written = self.store.write_if_present(&self.scope().device_dir(id), &refs)?;
+        if !written {
+            log::info!("{id}: removed while being set up");
+        }
+        Ok(written)
     }
 
     /// Writes the error nodes for `e`.
@@ -351,9 +405,20 @@ impl<S: Store, Y: System> Agent<S, Y> {
     fn adopt(&mut self, id: DeviceId, v: &View) -> Change {
         let text = |node| v.get(node).and_then(|b| crate::hotplug::text(node, b).ok()).unwrap_or_default();
         let node = text(block::NODE);
-        let record = Record {
-            path: text(block::PHYSICAL_DEVICE_PATH).to_string(),
-            loop_dev: is_loop_device(node).then(|| node.to_string()),
+        let record = match id.kind {
+            Kind::Vbd => Record {
+                path: text(block::PHYSICAL_DEVICE_PATH).to_string(),
+                loop_dev: is_loop_device(node).then(|| node.to_string()),
+                bridge: None,
+            },
+            Kind::Vif => {
+                let vifname = text(net::VIFNAME);
+                Record {
+                    path: if net::is_ifname(vifname) { vifname.to_string() } else { net::netback_ifname(id) },
+                    loop_dev: None,
+                    bridge: Some(text(net::BRIDGE).to_string()).filter(|b| net::is_ifname(b)),
+                }
+            }
         };
         log::info!("{id}: already connected ({}), adopted", record.path);
         self.records.insert(id, record.clone());
@@ -363,6 +428,9 @@ impl<S: Store, Y: System> Agent<S, Y> {
     fn release(&mut self, id: DeviceId) -> Option<Change> {
         let record = self.records.remove(&id)?;
         self.free_loop(id, record.loop_dev.as_deref());
+        if let Some(bridge) = &record.bridge {
+            net::release(&mut self.sys, &net::Plugged { ifname: record.path.clone(), bridge: bridge.clone() });
+        }
         log::info!("{id}: released {}", record.path);
         Some(Change::Released { id, record })
     }

@@ -36,6 +36,8 @@ pub enum HotplugError {
     BadLoop(String),
     /// The agent tracks its limit of devices already.
     TooManyDevices(usize),
+    /// Setting up a network interface failed (the text says how).
+    Net(String),
 }
 
 impl fmt::Display for HotplugError {
@@ -49,6 +51,7 @@ impl fmt::Display for HotplugError {
             HotplugError::Stat { path, error } => write!(f, "cannot stat {}: {}", q(path), q(error)),
             HotplugError::Losetup { file, error } => write!(f, "losetup for {} failed: {}", q(file), q(error)),
             HotplugError::BadLoop(d) => write!(f, "losetup gave {}, not a loop block device", q(d)),
+            HotplugError::Net(e) => write!(f, "{}", q(e)),
             HotplugError::TooManyDevices(n) => {
                 write!(f, "the driver domain's agent serves {n} devices already (its limit)")
             }

@@ -49,6 +49,7 @@ pub mod block;
 pub mod cli;
 pub mod hotplug;
 pub mod linux;
+pub mod net;
 pub mod scope;
 pub mod store;
 pub mod system;

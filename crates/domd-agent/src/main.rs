@@ -51,7 +51,18 @@ fn run(o: &cli::Options) -> Result<(), String> {
     // Devices Dom0 writes between this and the watch are found by the
     // scan `start` makes.
     announce_ready(&mut client, own)?;
-    let mut agent = Agent::new(own, XsStore::new(client), LinuxSystem::new(o.losetup.clone()));
+    let mut bridges = o.bridges.clone();
+    if let Some(path) = &o.cmdline {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?;
+        bridges.extend(cli::bridges_from_cmdline(&text).map_err(|e| format!("{path}: {e}"))?);
+    }
+    let mut sys = LinuxSystem::new(o.losetup.clone()).with_bridges(bridges);
+    // Not fatal: disks are served all the same, and a vif on a bridge that
+    // could not be made reports why.
+    if let Err(e) = sys.setup_bridges() {
+        log::warn!("making the bridges: {e}");
+    }
+    let mut agent = Agent::new(own, XsStore::new(client), sys);
     agent.start().map_err(|e| format!("watching {}: {e}", agent.scope().root()))?;
     eprintln!("{}", ready_line(own));
     loop {

@@ -9,21 +9,23 @@ use xenstore::path::{is_under, is_valid};
 pub const MAX_LISTED: usize = 256;
 
 /// A backend kind the agent handles: the directory name under `backend/`.
-/// `vif` is to come beside `vbd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
     /// Block devices (xen-blkback).
     Vbd,
+    /// Network interfaces (xen-netback).
+    Vif,
 }
 
 impl Kind {
     /// Every kind handled.
-    pub const ALL: &'static [Kind] = &[Kind::Vbd];
+    pub const ALL: &'static [Kind] = &[Kind::Vbd, Kind::Vif];
 
     /// The directory name under `backend/`.
     pub fn dir(self) -> &'static str {
         match self {
             Kind::Vbd => "vbd",
+            Kind::Vif => "vif",
         }
     }
 
@@ -176,6 +178,7 @@ mod tests {
         assert_eq!(id.to_string(), "vbd/7/51712");
         for p in [
             "/local/domain/5/backend/qdisk/7/1",
+            "/local/domain/5/backend/vif2/7/1",
             "/local/domain/5/backend/vbd/07/1",
             "/local/domain/5/backend/vbd/x/1",
             "/local/domain/5/backend/vbd/70000/1",

@@ -1,6 +1,7 @@
-//! What the agent asks of the system it runs in: what a path is, and loop
-//! devices. `LinuxSystem` (in the `linux` module) does it with `stat` and busybox
-//! `losetup`; tests use a fake.
+//! What the agent asks of the system it runs in: what a path is, loop
+//! devices, network interfaces and bridges. `LinuxSystem` (in the `linux`
+//! module) does it with `stat`, `/sys/class/net` and busybox `losetup`,
+//! `brctl` and `ip`; tests use a fake.
 
 use core::fmt;
 
@@ -28,6 +29,18 @@ pub trait System {
     /// Frees the loop device `dev` (the kernel defers it while blkback
     /// still holds it open).
     fn loop_detach(&mut self, dev: &str) -> Result<(), String>;
+    /// Whether network interface `ifname` exists.
+    fn net_exists(&mut self, ifname: &str) -> bool;
+    /// Renames the (down) interface `from` to `to`.
+    fn net_rename(&mut self, from: &str, to: &str) -> Result<(), String>;
+    /// Makes sure bridge `bridge` exists and is up (made if missing).
+    fn bridge_ensure(&mut self, bridge: &str) -> Result<(), String>;
+    /// Adds `ifname` to `bridge` and brings it up.
+    fn bridge_add(&mut self, bridge: &str, ifname: &str) -> Result<(), String>;
+    /// Takes `ifname` off `bridge` and down.
+    fn bridge_remove(&mut self, bridge: &str, ifname: &str) -> Result<(), String>;
+    /// Waits `ms` milliseconds.
+    fn sleep_ms(&mut self, ms: u64);
 }
 
 /// A device number, split as glibc's `gnu_dev_major`/`gnu_dev_minor`

@@ -48,7 +48,7 @@ fn image_file_gets_a_loop_device_and_the_nodes() {
     assert_eq!(n("node").as_deref(), Some("/dev/loop0"));
     assert_eq!(n("hotplug-status").as_deref(), Some("connected"));
     assert_eq!(n("hotplug-error"), None);
-    assert_eq!(a.records()[&id(FE, XVDA)], Record { path: "/dev/loop0".into(), loop_dev: loop0 });
+    assert_eq!(a.records()[&id(FE, XVDA)], Record { path: "/dev/loop0".into(), loop_dev: loop0, bridge: None });
     // Its own writes and later changes (blkback's state) set nothing up again.
     w.write(&format!("{}/state", w.dir(FE, XVDA)), "2");
     assert_eq!(settle(&mut a), []);
@@ -83,7 +83,13 @@ fn block_device_is_used_directly() {
     // Removing it frees nothing.
     w.rm(&w.dir(FE, XVDA));
     let c = settle(&mut a);
-    assert_eq!(c, [Change::Released { id: id(FE, XVDA), record: Record { path: "/dev/sdb".into(), loop_dev: None } }]);
+    assert_eq!(
+        c,
+        [Change::Released {
+            id: id(FE, XVDA),
+            record: Record { path: "/dev/sdb".into(), loop_dev: None, bridge: None }
+        }]
+    );
 }
 
 #[test]
@@ -134,7 +140,7 @@ fn removed_device_frees_its_loop() {
     assert_eq!(sys.loops().len(), 3);
     w.rm(&w.dir(FE, XVDA));
     let c = settle(&mut a);
-    let rec = Record { path: "/dev/loop0".into(), loop_dev: Some("/dev/loop0".into()) };
+    let rec = Record { path: "/dev/loop0".into(), loop_dev: Some("/dev/loop0".into()), bridge: None };
     assert_eq!(c, [Change::Released { id: id(FE, XVDA), record: rec }]);
     assert_eq!(sys.loops().iter().map(|l| l.0.as_str()).collect::<Vec<_>>(), ["/dev/loop1", "/dev/loop2"]);
     // A whole frontend's directory at once.
@@ -218,8 +224,8 @@ fn restart_adopts_connected_devices() {
     drop(a);
     // A second agent finds the same store and system.
     let (mut b, changes) = w.agent(sys.clone());
-    let loop0 = Record { path: "/dev/loop0".into(), loop_dev: Some("/dev/loop0".into()) };
-    let sdb = Record { path: "/dev/sdb".into(), loop_dev: None };
+    let loop0 = Record { path: "/dev/loop0".into(), loop_dev: Some("/dev/loop0".into()), bridge: None };
+    let sdb = Record { path: "/dev/sdb".into(), loop_dev: None, bridge: None };
     assert_eq!(
         changes,
         [

@@ -55,6 +55,15 @@ pub struct SysState {
     pub fail_attach: Option<String>,
     /// Run after each successful attach (Dom0 acting meanwhile).
     pub on_attach: Option<Box<dyn FnMut()>>,
+    /// Network interfaces: name → the bridge it is on.
+    pub nets: BTreeMap<String, Option<String>>,
+    /// Bridges.
+    pub bridges: Vec<String>,
+    /// Milliseconds slept.
+    pub slept: u64,
+    /// Interfaces that appear after this many ms of sleep (netback late).
+    pub late_nets: Vec<(u64, String)>,
+    pub fail_bridge: Option<String>,
 }
 
 #[derive(Clone, Default)]
@@ -105,6 +114,74 @@ impl System for FakeSys {
 
     fn loop_detach(&mut self, dev: &str) -> Result<(), String> {
         self.0.borrow_mut().loops.remove(dev).map(drop).ok_or_else(|| format!("{dev}: not a bound loop device"))
+    }
+
+    fn net_exists(&mut self, ifname: &str) -> bool {
+        let s = self.0.borrow();
+        s.nets.contains_key(ifname) || s.bridges.iter().any(|b| b == ifname)
+    }
+
+    fn net_rename(&mut self, from: &str, to: &str) -> Result<(), String> {
+        let mut s = self.0.borrow_mut();
+        let v = s.nets.remove(from).ok_or_else(|| format!("{from}: no such interface"))?;
+        s.nets.insert(to.to_string(), v);
+        Ok(())
+    }
+
+    fn bridge_ensure(&mut self, bridge: &str) -> Result<(), String> {
+        let mut s = self.0.borrow_mut();
+        if let Some(e) = &s.fail_bridge {
+            return Err(e.clone());
+        }
+        if s.nets.contains_key(bridge) {
+            return Err(format!("{bridge} exists and is not a bridge"));
+        }
+        if !s.bridges.iter().any(|b| b == bridge) {
+            s.bridges.push(bridge.to_string());
+        }
+        Ok(())
+    }
+
+    fn bridge_add(&mut self, bridge: &str, ifname: &str) -> Result<(), String> {
+        let mut s = self.0.borrow_mut();
+        let port = s.nets.get_mut(ifname).ok_or_else(|| format!("{ifname}: no such interface"))?;
+        *port = Some(bridge.to_string());
+        Ok(())
+    }
+
+    fn bridge_remove(&mut self, _bridge: &str, ifname: &str) -> Result<(), String> {
+        let mut s = self.0.borrow_mut();
+        let port = s.nets.get_mut(ifname).ok_or_else(|| format!("{ifname}: no such interface"))?;
+        *port = None;
+        Ok(())
+    }
+
+    fn sleep_ms(&mut self, ms: u64) {
+        let mut s = self.0.borrow_mut();
+        s.slept += ms;
+        let now = s.slept;
+        let (due, late): (Vec<_>, Vec<_>) = core::mem::take(&mut s.late_nets).into_iter().partition(|(t, _)| *t <= now);
+        s.late_nets = late;
+        for (_, n) in due {
+            s.nets.insert(n, None);
+        }
+    }
+}
+
+impl FakeSys {
+    /// Netback's interface for a device appears.
+    pub fn add_net(&self, name: &str) {
+        self.0.borrow_mut().nets.insert(name.to_string(), None);
+    }
+
+    /// Netback removed an interface (its device went).
+    pub fn remove_net(&self, name: &str) {
+        self.0.borrow_mut().nets.remove(name);
+    }
+
+    /// The bridge `name` is on (`Some(None)`: on none).
+    pub fn port(&self, name: &str) -> Option<Option<String>> {
+        self.0.borrow().nets.get(name).cloned()
     }
 }
 
@@ -182,6 +259,40 @@ impl World {
 
     pub fn dir(&self, fe: u16, devid: u32) -> String {
         format!("/local/domain/{OWN}/backend/vbd/{fe}/{devid}")
+    }
+
+    pub fn vif_dir(&self, fe: u16, devid: u32) -> String {
+        format!("/local/domain/{OWN}/backend/vif/{fe}/{devid}")
+    }
+
+    /// A vif backend directory as libxl writes it (one transaction), with
+    /// `extra` nodes (or replacements) on top.
+    pub fn add_vif(&self, fe: u16, devid: u32, extra: &[(&str, &str)]) {
+        let dir = self.vif_dir(fe, devid);
+        let mut nodes: Vec<(&str, String)> = vec![
+            ("frontend", format!("/local/domain/{fe}/device/vif/{devid}")),
+            ("frontend-id", fe.to_string()),
+            ("online", "1".into()),
+            ("script", "/etc/xen/scripts/vif-bridge".into()),
+            ("mac", "00:16:3e:12:34:56".into()),
+            ("bridge", "xenbr0".into()),
+            ("handle", devid.to_string()),
+            ("type", "vif".into()),
+            ("hotplug-status", String::new()),
+        ];
+        for (n, v) in extra {
+            nodes.retain(|(m, _)| m != n);
+            nodes.push((n, v.to_string()));
+        }
+        nodes.push(("state", "1".into()));
+        let nodes: Vec<(String, Vec<u8>)> =
+            nodes.into_iter().map(|(n, v)| (format!("{dir}/{n}"), v.into_bytes())).collect();
+        self.write_tx(&nodes);
+    }
+
+    /// A node of a vif directory.
+    pub fn vif_node(&self, fe: u16, devid: u32, node: &str) -> Option<String> {
+        self.read(&format!("{}/{node}", self.vif_dir(fe, devid)))
     }
 
     /// A vbd backend directory as libxl writes it (one transaction).
