@@ -2,13 +2,14 @@
 //! the XenStore server, through the ring transport, with the guests taking
 //! (some of) their replies back out of the ring: must never panic, every
 //! message sent must respect the payload limit, and what the server holds
-//! for a guest must stay within its quotas.
+//! for a guest must stay within its quotas, and the ring bytes a
+//! connection buffers within one request and one reply.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use xen_abi::io::xenstore as r;
 use xencons::MemPage;
-use xenstore::ring::RingConn;
+use xenstore::ring::{RingConn, MSG_MAX};
 use xenstore::wire::{Msg, PAYLOAD_MAX};
 use xenstore::Server;
 
@@ -29,12 +30,15 @@ fuzz_target!(|data: &[u8]| {
         let _ = xencons::produce(&pages[i], r::REQ, r::RING_SIZE, r::REQ_CONS, r::REQ_PROD, chunk);
         let room = s.request_room(conns[i]).min(16);
         match rings[i].read(&pages[i], room) {
-            Ok(msgs) => {
-                for m in &msgs {
+            Ok(input) => {
+                for m in &input.msgs {
                     s.handle(conns[i], m);
                 }
             }
             Err(_) => s.ignore(conns[i]),
+        }
+        for ring in &rings {
+            assert!(ring.buffered() <= 2 * MSG_MAX);
         }
         for (k, ring) in rings.iter_mut().enumerate() {
             let c = conns[k];

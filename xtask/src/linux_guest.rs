@@ -12,8 +12,10 @@ pub fn ramdisk_files() -> Result<Vec<(String, Vec<u8>)>> {
     Ok(vec![("linux/Image".into(), kernel), ("linux/initrd.cpio".into(), initramfs()?)])
 }
 
-/// A busybox initramfs whose init mounts proc/sys/dev and starts a shell
-/// on the Xen console (hvc0).
+/// A busybox initramfs whose init mounts proc/sys/dev, loads the PV disk
+/// and network frontends, gives eth0 the address `thindom.ip=ADDR/PREFIX`
+/// on the kernel command line names (if any), and starts a shell on the
+/// Xen console (hvc0).
 pub fn initramfs() -> Result<Vec<u8>> {
     let bb = debian::ensure("busybox-static")?.join("bin/busybox");
     let busybox = std::fs::read(&bb).with_context(|| format!("reading {}", bb.display()))?;
@@ -24,6 +26,9 @@ mount -t proc proc /proc\n\
 mount -t sysfs sysfs /sys\n\
 mount -t devtmpfs devtmpfs /dev\n\
 insmod /lib/modules/xen-blkfront.ko\n\
+insmod /lib/modules/xen-netfront.ko\n\
+for a in $(cat /proc/cmdline); do case $a in thindom.ip=*)\n\
+  ip addr add ${a#thindom.ip=} dev eth0 && ip link set eth0 up;; esac; done\n\
 echo \"thindom-linux-guest: init done, $(uname -r)\"\n\
 exec setsid cttyhack sh\n"
         .to_vec();
@@ -41,9 +46,14 @@ exec setsid cttyhack sh\n"
     // type 2, request 7, no transaction), printing the reply with all but
     // letters, digits and '/' blanked: a value, or an error name (EACCES).
     let xsread = XSREAD.as_bytes().to_vec();
+    // `xsreq TYPE PATH [N]`: any XenStore request through /dev/xen/xenbus
+    // (below).
+    let xsreq = XSREQ.as_bytes().to_vec();
     // PV disk frontend (a module in Debian's kernel), loaded at boot so
     // disks given at create time and hot-plugged ones both probe.
     let (_, blkfront) = debian::kernel_module("drivers/block/xen-blkfront.ko")?;
+    // PV network frontend, likewise.
+    let (_, netfront) = debian::kernel_module("drivers/net/xen-netfront.ko")?;
     Ok(cpio(
         &[
             ("init", EXE, &init),
@@ -52,7 +62,9 @@ exec setsid cttyhack sh\n"
             ("sbin/reboot", EXE, &reboot),
             ("bin/waitfor", EXE, &waitfor),
             ("bin/xsread", EXE, &xsread),
+            ("bin/xsreq", EXE, &xsreq),
             ("lib/modules/xen-blkfront.ko", 0o100644, &blkfront),
+            ("lib/modules/xen-netfront.ko", 0o100644, &netfront),
         ],
         &["dev", "proc", "sys", "tmp"],
     ))
@@ -71,6 +83,24 @@ p=$1; n=$(( ${#p} + 1 ))
 exec 3<>/dev/xen/xenbus
 printf "\002\000\000\000\007\000\000\000\000\000\000\000\\$(printf %03o $n)\000\000\000$p\000" >&3
 dd bs=64 count=1 <&3 2>/dev/null | tr -c 'A-Za-z0-9/' ' '; echo
+"#;
+
+/// `xsreq TYPE PATH [N]`: a XenStore request of TYPE (xs_wire.h: 1
+/// DIRECTORY, 2 READ, 11 WRITE, 12 MKDIR...) whose payload is PATH, a NUL
+/// and, given N, N bytes of `seq` digits (also kept in /tmp/value), sent
+/// through /dev/xen/xenbus; the reply's payload goes to /tmp/reply, and
+/// its type, length and first bytes (all but letters, digits and '/'
+/// blanked) are printed.
+const XSREQ: &str = r#"#!/bin/busybox sh
+w() { printf "\\$(printf %03o $(($1&255)))\\$(printf %03o $(($1>>8)))\\0\\0"; }
+printf "$2\0" > /tmp/req
+[ -n "$3" ] && seq 9999 | tr -d '\n' | head -c $3 | tee /tmp/value >> /tmp/req
+exec 3<>/dev/xen/xenbus
+{ w $1; w 7; w 0; w $(($(wc -c < /tmp/req))); dd if=/tmp/req bs=4096; } >&3 2>/dev/null
+dd bs=8192 count=1 <&3 > /tmp/raw 2>/dev/null
+dd bs=16 skip=1 < /tmp/raw > /tmp/reply 2>/dev/null
+set -- $(od -An -tu4 -N16 /tmp/raw)
+echo "xsreq: type $1 len $4 $(head -c 40 /tmp/reply | tr -c 'A-Za-z0-9/' ' ')"
 "#;
 
 /// Mode of an executable in a newc archive.

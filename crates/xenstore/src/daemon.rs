@@ -11,8 +11,15 @@
 //! Fairness: at most [`REQUESTS_PER_EVENT`] requests are served per
 //! notification; [`Daemon::on_port`] says when the guest has more, and the
 //! event loop comes back after the others had their turn.
+//!
+//! Notifications (docs/misc/xenstore-ring.txt, as xenstored's `readchn`
+//! and `writechn`): the guest is notified whenever request bytes were
+//! taken, a whole message or not (a guest whose message is longer than the
+//! ring writes the rest only when told there is room), and whenever reply
+//! bytes were written. A reply longer than the ring goes in as the guest
+//! drains it: it notifies when it took bytes from a full ring.
 
-use crate::ring::{Broken, RingConn};
+use crate::ring::{Broken, Input, RingConn};
 use crate::server::Host;
 use crate::{ConnId, MsgType, Server, XsError};
 use alloc::collections::BTreeMap;
@@ -343,44 +350,59 @@ impl<P: xencons::RingPage> Daemon<P> {
         let room = self.server.request_room(conn).min(REQUESTS_PER_EVENT);
         let Some(g) = self.guests.get_mut(&conn) else { return Served::Done };
         let Some(page) = &g.page else { return Served::Done };
-        let msgs = if room == 0 { Vec::new() } else { g.ring.read(page, room).unwrap_or_default() };
+        let input = if room == 0 { Input::default() } else { g.ring.read(page, room).unwrap_or_default() };
         if let Some(e) = g.ring.broken() {
             broke(&mut self.server, g, e);
             return Served::Done;
         }
-        for m in &msgs {
+        for m in &input.msgs {
             let mut rings = Rings { host: &mut *h, guests: &mut self.guests, error: None };
             self.server.handle_with(conn, m, &mut rings);
         }
+        // Its replies first: writing them notifies the guest.
+        let replied = self.flush(h, conn);
         self.route(h);
-        if !msgs.is_empty() {
-            // Room in its request ring, and replies maybe.
+        if input.consumed > 0 && !replied {
+            // Room in its request ring: it may be waiting to write the
+            // rest of a message longer than the ring (xenstored's
+            // `readchn` notifies on every read).
             h.notify(port);
         }
-        if msgs.len() == REQUESTS_PER_EVENT && self.server.request_room(conn) > 0 {
+        if input.msgs.len() == REQUESTS_PER_EVENT && self.server.request_room(conn) > 0 {
             Served::More
         } else {
             Served::Done
         }
     }
 
-    /// Moves queued output of `conn` into its ring; notifies the guest.
-    fn flush<H: RingHost<Page = P>>(&mut self, h: &mut H, conn: ConnId) {
-        let Some(g) = self.guests.get_mut(&conn) else { return };
-        let Some(page) = &g.page else { return };
+    /// Moves queued output of `conn` into its ring as far as it has room
+    /// and notifies the guest when bytes went in; returns whether they did.
+    fn flush<H: RingHost<Page = P>>(&mut self, h: &mut H, conn: ConnId) -> bool {
+        let Some(g) = self.guests.get_mut(&conn) else { return false };
+        let Some(page) = &g.page else { return false };
         if g.ring.broken().is_some() {
-            return;
+            return false;
         }
         let server = &mut self.server;
         match g.ring.flush(page, || server.pop_output(conn)) {
-            Ok(0) => {}
+            Ok(0) => false,
             Ok(_) => {
                 if g.port != 0 {
                     h.notify(g.port);
                 }
+                true
             }
-            Err(e) => broke(server, g, e),
+            Err(e) => {
+                broke(server, g, e);
+                false
+            }
         }
+    }
+
+    /// Ring bytes held for `domid`'s connection: its partial request and
+    /// the reply being written, each at most [`crate::ring::MSG_MAX`].
+    pub fn ring_buffered(&self, domid: DomId) -> usize {
+        self.guests.values().filter(|g| g.domid == domid).map(|g| g.ring.buffered()).sum()
     }
 
     /// Delivers replies and events to every guest's ring; output for

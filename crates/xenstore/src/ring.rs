@@ -3,9 +3,16 @@
 //! every read. A guest that breaks the protocol gets the ring's `error`
 //! field set (`XENSTORE_ERROR_RINGIDX` or `_PROTO`) and is not served.
 //!
-//! The connection holds at most one partial request and one partly written
-//! message: output waits in the server's per-connection queue (bounded by
-//! its quotas) until the ring has room, and [`RingConn::flush`] pulls it.
+//! A message may be longer than a ring (up to [`MSG_MAX`] bytes), so both
+//! directions go in pieces. The connection keeps at most one partial
+//! request and one partly written message ([`RingConn::buffered`] is at
+//! most twice [`MSG_MAX`]): [`RingConn::read`] takes whatever request
+//! bytes are there, whole messages or not, and says how many it took, for
+//! the guest waits for a notification before it writes the rest of a
+//! message that did not fit (xenstored's `readchn` notifies on every read);
+//! output waits in the server's per-connection queue (bounded by its
+//! quotas) until the ring has room, and [`RingConn::flush`] pulls it as the
+//! guest drains the ring.
 
 use crate::wire::{Msg, WireError, HEADER, PAYLOAD_MAX};
 use alloc::vec::Vec;
@@ -17,6 +24,10 @@ pub const ERROR_RINGIDX: u32 = 2;
 pub const ERROR_PROTO: u32 = 3;
 /// `XENSTORE_SERVER_FEATURE_ERROR`.
 pub const FEATURE_ERROR: u32 = 2;
+/// The longest message on the wire: a header and `XENSTORE_PAYLOAD_MAX`
+/// bytes. A connection buffers at most this much of a request and this
+/// much of a reply.
+pub const MSG_MAX: usize = HEADER + PAYLOAD_MAX;
 
 /// Why a connection stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,9 +36,20 @@ pub enum Broken {
     Protocol,
 }
 
+/// What [`RingConn::read`] took from the request ring.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Input {
+    /// Whole requests, in order.
+    pub msgs: Vec<Msg>,
+    /// Request bytes consumed, parts of messages included. When not 0 the
+    /// guest must be notified: it may wait for room to write the rest.
+    pub consumed: usize,
+}
+
 /// Server side of one guest's ring.
 #[derive(Debug, Default)]
 pub struct RingConn {
+    /// The request being read (at most [`MSG_MAX`] bytes).
     partial: Vec<u8>,
     /// The message being written and how much of it is in the ring.
     out: Vec<u8>,
@@ -51,16 +73,14 @@ impl RingConn {
         why
     }
 
-    /// Takes whole requests from the ring (at most `max` messages).
-    pub fn read<P: RingPage>(&mut self, p: &P, max: usize) -> Result<Vec<Msg>, Broken> {
+    /// Takes the request bytes in the ring: whole requests (at most `max`)
+    /// and the start of the next one, kept until the rest comes.
+    pub fn read<P: RingPage>(&mut self, p: &P, max: usize) -> Result<Input, Broken> {
         if let Some(b) = self.broken {
             return Err(b);
         }
-        let mut out = Vec::new();
-        if max == 0 {
-            return Ok(out);
-        }
-        loop {
+        let mut input = Input::default();
+        while input.msgs.len() < max {
             let need = match Msg::peek_len(&self.partial) {
                 Ok(n) => n,
                 Err(WireError::Incomplete) => HEADER,
@@ -70,23 +90,36 @@ impl RingConn {
                 match Msg::parse(&self.partial) {
                     Ok((m, n)) => {
                         self.partial.drain(..n);
-                        out.push(m);
-                        if out.len() == max {
-                            return Ok(out);
-                        }
+                        input.msgs.push(m);
                         continue;
                     }
                     Err(_) => return Err(self.fail(p, Broken::Protocol)),
                 }
             }
-            let mut buf = [0u8; HEADER + PAYLOAD_MAX];
-            let want = need - self.partial.len();
-            match consume(p, r::REQ, r::RING_SIZE, r::REQ_CONS, r::REQ_PROD, &mut buf[..want]) {
-                Ok(0) => return Ok(out),
-                Ok(n) => self.partial.extend_from_slice(&buf[..n]),
-                Err(RingError::Corrupt { .. }) => return Err(self.fail(p, Broken::RingIndex)),
+            // `need` is at most MSG_MAX: so is what is kept.
+            let have = self.partial.len();
+            self.partial.resize(need, 0);
+            let got = consume(p, r::REQ, r::RING_SIZE, r::REQ_CONS, r::REQ_PROD, &mut self.partial[have..]);
+            let n = match got {
+                Ok(n) => n,
+                Err(RingError::Corrupt { .. }) => {
+                    self.partial.truncate(have);
+                    return Err(self.fail(p, Broken::RingIndex));
+                }
+            };
+            self.partial.truncate(have + n);
+            if n == 0 {
+                break;
             }
+            input.consumed += n;
         }
+        Ok(input)
+    }
+
+    /// Ring bytes held for this connection: the partial request and the
+    /// message being written (each at most [`MSG_MAX`]).
+    pub fn buffered(&self) -> usize {
+        self.partial.len() + self.out.len()
     }
 
     /// Bytes of the message being written that are not in the ring yet.
@@ -152,10 +185,10 @@ mod tests {
         let m = Msg { ty: MsgType::Read, req_id: 3, tx_id: 0, payload: b"name\0".to_vec() };
         let b = m.emit();
         put(&p, &b[..7]);
-        assert_eq!(c.read(&p, 8), Ok(Vec::new()));
+        assert_eq!(c.read(&p, 8), Ok(Input { msgs: Vec::new(), consumed: 7 }), "a part is taken and counted");
         put(&p, &b[7..]);
-        assert_eq!(c.read(&p, 0), Ok(Vec::new()), "no room: nothing taken");
-        assert_eq!(c.read(&p, 8), Ok(alloc::vec![m.clone()]));
+        assert_eq!(c.read(&p, 0), Ok(Input::default()), "no room: nothing taken");
+        assert_eq!(c.read(&p, 8), Ok(Input { msgs: alloc::vec![m.clone()], consumed: b.len() - 7 }));
         let mut q = alloc::vec![m.reply(MsgType::Read, b"x".to_vec())];
         assert_eq!(c.flush(&p, || q.pop()), Ok(17));
         let mut out = [0u8; 17];
@@ -189,6 +222,40 @@ mod tests {
         assert_eq!(p.load(r::ERROR), ERROR_PROTO);
     }
 
+    /// A message longer than the ring: each piece is taken as it comes
+    /// (the guest waits for room to write the next), the longest one
+    /// allowed included; what is kept stays within one message.
+    #[test]
+    fn a_request_longer_than_the_ring_is_taken_in_pieces() {
+        let p = MemPage::default();
+        let mut c = RingConn::default();
+        let m = Msg { ty: MsgType::Write, req_id: 9, tx_id: 0, payload: alloc::vec![b'v'; PAYLOAD_MAX] };
+        let b = m.emit();
+        assert_eq!(b.len(), MSG_MAX);
+        for piece in b.chunks(r::RING_SIZE as usize).take(4) {
+            put(&p, piece);
+            assert_eq!(c.read(&p, 8), Ok(Input { msgs: Vec::new(), consumed: piece.len() }));
+            assert_eq!(p.load(r::REQ_CONS), p.load(r::REQ_PROD), "room for the next piece");
+        }
+        assert_eq!(c.buffered(), MSG_MAX - 16);
+        put(&p, &b[4 * 1024..]);
+        assert_eq!(c.read(&p, 8), Ok(Input { msgs: alloc::vec![m], consumed: 16 }));
+        assert_eq!(c.buffered(), 0);
+    }
+
+    /// At `max` whole requests the rest stays in the ring.
+    #[test]
+    fn at_most_max_requests_per_read() {
+        let p = MemPage::default();
+        let mut c = RingConn::default();
+        let m = Msg { ty: MsgType::Read, req_id: 1, tx_id: 0, payload: b"a\0".to_vec() };
+        for _ in 0..3 {
+            put(&p, &m.emit());
+        }
+        assert_eq!(c.read(&p, 2).map(|i| (i.msgs.len(), i.consumed)), Ok((2, 36)));
+        assert_eq!(c.read(&p, 2).map(|i| (i.msgs.len(), i.consumed)), Ok((1, 18)));
+    }
+
     /// A guest that reads replies slowly: the connection keeps at most one
     /// message and takes the next only when the ring has room.
     #[test]
@@ -214,7 +281,7 @@ mod tests {
         assert_eq!(c.read(&p, 1), Err(Broken::RingIndex));
         c.reset(&p);
         assert_eq!((p.load(r::REQ_PROD), p.load(r::ERROR), p.load(r::SERVER_FEATURES)), (0, 0, FEATURE_ERROR));
-        assert_eq!(c.read(&p, 1), Ok(Vec::new()));
+        assert_eq!(c.read(&p, 1), Ok(Input::default()));
     }
 
     fn msg_strategy() -> impl proptest::strategy::Strategy<Value = Msg> {
@@ -245,9 +312,14 @@ mod tests {
                 let want = cuts[k % cuts.len()].min(wire.len() - fed);
                 k += 1;
                 fed += produce(&p, r::REQ, r::RING_SIZE, r::REQ_CONS, r::REQ_PROD, &wire[fed..fed + want]).unwrap();
-                got.extend(c.read(&p, 100).unwrap());
-                let used = p.load(r::REQ_PROD).wrapping_sub(p.load(r::REQ_CONS));
-                prop_assert!(used <= r::RING_SIZE);
+                let before = p.load(r::REQ_CONS);
+                let input = c.read(&p, 100).unwrap();
+                prop_assert_eq!(input.consumed as u32, p.load(r::REQ_CONS).wrapping_sub(before));
+                got.extend(input.msgs);
+                // Everything there was taken: a guest waiting for room to
+                // write the rest of a message is never left waiting.
+                prop_assert_eq!(p.load(r::REQ_PROD), p.load(r::REQ_CONS));
+                prop_assert!(c.buffered() <= MSG_MAX);
             }
             prop_assert_eq!(&got, &msgs);
             // Replies: the guest reads in arbitrary pieces.
