@@ -1,18 +1,23 @@
-//! `cargo xtask bench io [--compare]`: PV disk throughput and set-up time
-//! for a Linux DomU whose `xvda` is served by blkback, in the thin-Dom0
-//! layout (thindom, the driver domain Dom-D of `configs/domd.cfg` running
-//! blkback and domd-agent) and, with `--compare`, in the classic layout (the
-//! reference Linux Dom0 running blkback itself, its disks set up by xl and
-//! `/etc/xen/scripts/block`, see `linux_dom0::build_io`). Both layouts are
-//! booted alternately in one invocation, a fresh machine per run (boot).
+//! `cargo xtask bench io [--compare]`: PV disk and network throughput and
+//! set-up time for a Linux DomU whose `xvda` is served by blkback and whose
+//! `eth0` by netback, in the thin-Dom0 layout (thindom, the driver domain
+//! Dom-D of `configs/domd.cfg` running the backends and domd-agent) and,
+//! with `--compare`, in the classic layout (the reference Linux Dom0
+//! running them itself, its devices set up by xl, `/etc/xen/scripts/block`
+//! and `vif-bridge`, see `linux_dom0::build_io`). Both layouts are booted
+//! alternately in one invocation, a fresh machine per run (boot).
 //!
 //! What is the same in both: Xen, its command line (checked), QEMU and its
 //! machine; the DomU (`configs/linux.cfg`: Debian's kernel, 64 MiB, 1 vCPU,
-//! the busybox initramfs with xen-blkfront); the backend kernel (Debian's,
-//! the same loop and xen-blkback modules, one vCPU); the backing (a
-//! [`DISK_MIB`] MiB file written with `dd` from `/dev/zero` into a tmpfs of
-//! the backend domain, put on a loop device by busybox's `losetup`); the disk
-//! spec (`vdev=xvda,target=/images/bench.img`, raw, read-write).
+//! the busybox initramfs with xen-blkfront and xen-netfront); the backend
+//! kernel (Debian's, the same loop, xen-blkback, xen-netback and bridge
+//! modules, one vCPU); the backing (a [`DISK_MIB`] MiB file written with
+//! `dd` from `/dev/zero` into a tmpfs of the backend domain, put on a loop
+//! device by busybox's `losetup`); the disk spec
+//! (`vdev=xvda,target=/images/bench.img`, raw, read-write); the network (a
+//! vif on bridge xenbr0 of the backend domain, whose own address there is
+//! 10.0.0.1; the DomU is 10.0.0.2); both in one xl.cfg, `linux-io.cfg`
+//! (`configs/linux.cfg` plus the two lines, with `backend=domd` for Dom-D).
 //!
 //! Figures, printed as median (min–max) over all samples of a layout:
 //! - *create → first line*, *create → xvda visible* (one sample per boot):
@@ -28,6 +33,13 @@
 //!   cache is not involved), timed in the DomU with its monotonic clock
 //!   (`/proc/timer_list`, ns) read just before and after dd; MB/s = bytes /
 //!   seconds / 10^6.
+//! - *TCP DomU → backend*, *TCP backend → DomU* ([`PASSES`] samples per
+//!   boot): [`NET_MIB`] MiB of zeros over one TCP connection with busybox
+//!   `nc` on both sides (the backend domain runs a listener loop for each
+//!   direction: one discards what it gets, one sends `head -c` output), timed in
+//!   the DomU the same way from the connection's start to its close (busybox
+//!   nc shuts its sending half down at end of input, and exits when the
+//!   other side closes); the DomU checks it received every byte.
 //!
 //! Each run's line also says how much CPU time the host's own hypervisor
 //! stole while the passes ran (/proc/stat; this machine is a VM, and its
@@ -55,8 +67,55 @@ const CTRL_U: u8 = 0x15;
 /// typed.
 const TYPED: Duration = Duration::from_secs(20);
 const TYPING_ATTEMPTS: usize = 3;
-/// Write-then-read passes over the disk per boot.
+/// Write-then-read passes over the disk per boot (and send-then-receive
+/// passes over the network).
 const PASSES: usize = 3;
+/// Bytes per network pass, in MiB.
+pub const NET_MIB: u32 = 32;
+/// The backend domain's address on the bridge, the DomU's, the ports.
+const BACKEND_IP: &str = "10.0.0.1";
+const DOMU_IP: &str = "10.0.0.2";
+const SINK_PORT: u16 = 5001;
+const SOURCE_PORT: u16 = 5002;
+
+/// Gives a shell a file descriptor 3 that never reads EOF (a FIFO it holds
+/// open): busybox's `nc` shuts its sending half down at end of input, so a
+/// listener with no input (a background job's is /dev/null) would end
+/// every connection at once, and a client would stop sending.
+const HOLD_FD3: &str = "mkfifo /tmp/hold; exec 3<>/tmp/hold";
+
+/// The listener loops the backend domain runs (lines short enough to
+/// type): a sink for DomU → backend, a source for backend → DomU.
+fn listeners() -> [String; 3] {
+    [
+        HOLD_FD3.into(),
+        format!("(while :; do nc -l -p {SINK_PORT} <&3 >/dev/null; done &)"),
+        format!("(while :; do head -c {} /dev/zero|nc -l -p {SOURCE_PORT}; done &)", net_bytes()),
+    ]
+}
+
+fn net_bytes() -> u64 {
+    u64::from(NET_MIB) << 20
+}
+
+fn send_cmd() -> String {
+    format!("sh -c 'head -c {} /dev/zero | nc {BACKEND_IP} {SINK_PORT}'", net_bytes())
+}
+
+fn receive_cmd() -> String {
+    format!("sh -c 'nc {BACKEND_IP} {SOURCE_PORT} <&3 | wc -c'")
+}
+
+/// The DomU's configuration in each layout: `configs/linux.cfg` with the
+/// disk and the network (`backend` names the driver domain, or nothing
+/// for the classic Dom0).
+fn io_cfg(backend: &str) -> Result<(String, Vec<u8>)> {
+    let mut text = std::fs::read_to_string(util::root().join("configs/linux.cfg"))?;
+    text.push_str(&format!(
+        "\ndisk = [ '{backend}vdev=xvda,target=/images/bench.img' ]\nvif = [ '{backend}bridge=xenbr0,ip={DOMU_IP}' ]\n"
+    ));
+    Ok(("linux-io.cfg".into(), text.into_bytes()))
+}
 
 /// The image, made the same way in both backend domains.
 fn make_image() -> String {
@@ -99,6 +158,7 @@ fn thin_ramdisk() -> Result<std::path::PathBuf> {
     for cfg in ["linux.cfg", "domd.cfg"] {
         files.push((cfg.into(), std::fs::read(util::root().join("configs").join(cfg))?));
     }
+    files.push(io_cfg("backend=domd,")?);
     files.extend(crate::linux_guest::ramdisk_files()?);
     files.extend(crate::domd::ramdisk_files_with(&[])?);
     let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
@@ -122,7 +182,7 @@ fn thin() -> Result<Layout> {
         cfg,
         ready: "Type 'help' for commands",
         prompt: "thindom> ",
-        create: "create linux -c \"disk=['backend=domd,vdev=xvda,target=/images/bench.img']\"".into(),
+        create: "create linux-io -c".into(),
         poweroff: "poweroff",
     })
 }
@@ -131,10 +191,10 @@ fn classic() -> Result<Layout> {
     Ok(Layout {
         kind: Kind::Classic,
         name: "Linux+xl",
-        cfg: linux_dom0::build_io()?,
+        cfg: linux_dom0::build_io(&[io_cfg("")?])?,
         ready: linux_dom0::READY,
         prompt: linux_dom0::PROMPT,
-        create: "xl create -c linux.cfg \"disk=['vdev=xvda,target=/images/bench.img']\"".into(),
+        create: "xl create -c linux-io.cfg".into(),
         poweroff: "poweroff -f",
     })
 }
@@ -221,11 +281,17 @@ fn prepare(l: &Layout, s: &mut Session) -> Result<()> {
             s.expect("domd-agent: ready", GUEST)?;
             wait_shell(s)?;
             let out = sh(s, &format!("rm -f /images/disk*.img && {}", make_image()), GUEST)?;
+            for line in listeners() {
+                sh(s, &line, GUEST)?;
+            }
             detach(s, l.prompt)?;
             out
         }
         Kind::Classic => {
             wait_shell(s)?;
+            for line in listeners() {
+                sh(s, &line, GUEST)?;
+            }
             sh(s, &make_image(), GUEST)?
         }
     };
@@ -241,6 +307,9 @@ struct Run {
     /// MB/s of each pass.
     write: Vec<f64>,
     read: Vec<f64>,
+    /// TCP MB/s of each pass, DomU → backend and back.
+    send: Vec<f64>,
+    receive: Vec<f64>,
     /// Share of the host's CPU time stolen by its hypervisor while the
     /// passes ran (from /proc/stat), in percent: noise from outside.
     steal: f64,
@@ -316,6 +385,22 @@ fn mb_per_s(out: &str) -> Result<f64> {
     Ok(f64::from(DISK_MIB) * 1048576.0 / secs / 1e6)
 }
 
+/// MB/s of a [`timed`] network pass of [`NET_MIB`] MiB (`received`: the
+/// output must say every byte came).
+fn net_mb_per_s(out: &str, received: bool) -> Result<f64> {
+    let bytes = net_bytes();
+    if received {
+        ensure!(out.lines().any(|l| l.trim() == bytes.to_string()), "not all {bytes} bytes came:\n{out}");
+    }
+    let ns = |which: &str| -> Result<f64> {
+        let re = Regex::new(&format!(r"{which} now at (\d+) nsecs"))?;
+        Ok(re.captures(out).with_context(|| format!("no {which} time in:\n{out}"))?[1].parse()?)
+    };
+    let secs = (ns("end")? - ns("start")?) / 1e9;
+    ensure!(secs > 0.0, "the transfer took no time:\n{out}");
+    Ok(bytes as f64 / secs / 1e6)
+}
+
 /// Boots `l`, makes the image, creates the DomU with the disk and measures.
 fn once(l: &Layout, log: &str) -> Result<Run> {
     let others = other_qemus();
@@ -339,11 +424,18 @@ fn once(l: &Layout, log: &str) -> Result<Run> {
     let size = sh(&mut s, "cat /sys/block/xvda/size", GUEST)?;
     ensure!(size.trim() == (DISK_MIB * 2048).to_string(), "{}: xvda has {size:?} sectors", l.name);
     sh(&mut s, TIMER_FN, GUEST)?;
-    let (mut write, mut read) = (Vec::new(), Vec::new());
+    let up = sh(&mut s, &format!("ip addr add {DOMU_IP}/24 dev eth0 && ip link set eth0 up && echo up"), GUEST)?;
+    ensure!(up.contains("up"), "{}: eth0:\n{up}", l.name);
+    let ping = sh(&mut s, &format!("ping -c 1 -w 60 {BACKEND_IP} >/dev/null && echo reached"), GUEST)?;
+    sh(&mut s, HOLD_FD3, GUEST)?;
+    ensure!(ping.contains("reached"), "{}: the backend domain does not answer pings:\n{ping}", l.name);
+    let (mut write, mut read, mut send, mut receive) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let cpu0 = host_cpu();
     for _ in 0..PASSES {
         write.push(mb_per_s(&sh(&mut s, &timed(&write_cmd()), DD)?)?);
         read.push(mb_per_s(&sh(&mut s, &timed(&read_cmd()), DD)?)?);
+        send.push(net_mb_per_s(&sh(&mut s, &timed(&send_cmd()), DD)?, false)?);
+        receive.push(net_mb_per_s(&sh(&mut s, &timed(&receive_cmd()), DD)?, true)?);
     }
     let steal = steal_percent(cpu0, host_cpu());
     detach(&mut s, l.prompt)?;
@@ -353,7 +445,7 @@ fn once(l: &Layout, log: &str) -> Result<Run> {
     if !s.wait_exit(Duration::from_secs(30))? {
         s.kill();
     }
-    Ok(Run { first_line, visible, write, read, steal, blkfront: line, warnings, cpu, others })
+    Ok(Run { first_line, visible, write, read, send, receive, steal, blkfront: line, warnings, cpu, others })
 }
 
 /// The host's aggregate CPU times (the `cpu` line of /proc/stat), if
@@ -398,9 +490,11 @@ struct Row {
     digits: usize,
 }
 
-const ROWS: [Row; 4] = [
+const ROWS: [Row; 6] = [
     Row { what: "xvda write: dd bs=1M oflag=direct", samples: |r| r.write.clone(), unit: "MB/s", digits: 1 },
     Row { what: "xvda read: dd bs=1M iflag=direct", samples: |r| r.read.clone(), unit: "MB/s", digits: 1 },
+    Row { what: "TCP DomU → backend domain (nc)", samples: |r| r.send.clone(), unit: "MB/s", digits: 1 },
+    Row { what: "TCP backend domain → DomU (nc)", samples: |r| r.receive.clone(), unit: "MB/s", digits: 1 },
     Row { what: "create → DomU's first console line", samples: |r| vec![r.first_line], unit: "s", digits: 2 },
     Row { what: "create → xvda visible (blkfront line)", samples: |r| vec![r.visible], unit: "s", digits: 2 },
 ];
@@ -425,13 +519,15 @@ pub fn run(runs: usize, compare: bool) -> Result<()> {
                 n => format!(" ({n} kernel warnings in the backend domain)"),
             };
             println!(
-                "run {}: {:<9} create → 1st line {:.2} s, → xvda {:.2} s; write {} MB/s, read {} MB/s; host steal {:.0}%, other QEMUs {}; CPU: {}{warnings}",
+                "run {}: {:<9} create → 1st line {:.2} s, → xvda {:.2} s; write {} MB/s, read {} MB/s; TCP send {} MB/s, receive {} MB/s; host steal {:.0}%, other QEMUs {}; CPU: {}{warnings}",
                 i + 1,
                 l.name,
                 r.first_line,
                 r.visible,
                 list(&r.write),
                 list(&r.read),
+                list(&r.send),
+                list(&r.receive),
                 r.steal,
                 r.others,
                 r.cpu,
@@ -448,7 +544,8 @@ fn table(layouts: &[Layout], figures: &[Vec<Run>], runs: usize) {
     println!(
         "\nXen 4.17 (Debian arm64) in QEMU TCG on this host, Xen command line `{}`,\n\
          {runs} boot(s) each ({PASSES} write+read passes per boot), median (min–max);\n\
-         DomU: Linux 6.1, 64 MiB, 1 vCPU; disk {DISK_MIB} MiB in the backend's RAM:\n",
+         DomU: Linux 6.1, 64 MiB, 1 vCPU; disk {DISK_MIB} MiB in the backend's RAM;\n\
+         network: a vif on the backend domain's bridge, {NET_MIB} MiB per TCP pass:\n",
         layouts[0].cfg.xen_cmdline()
     );
     let line = |a: &str, b: &str, c: &str, d: &str| println!("| {a:<38} | {b:>24} | {c:>24} | {d:>17} |");

@@ -105,13 +105,16 @@ pub fn build_ramdisk_with(kind: Ramdisk, domd_images: &[&std::path::Path]) -> Re
 }
 
 /// The DomU of `--layout domd`.
-const LAYOUT_USER_CFG: &str = "# A Linux DomU whose disk the driver domain serves (cargo xtask run --layout domd).
+const LAYOUT_USER_CFG: &str = "# A Linux DomU whose disk and network the driver domain serves
+# (cargo xtask run --layout domd): its eth0 is on Dom-D's bridge xenbr0 with
+# address 10.0.0.2 (Dom-D is 10.0.0.1).
 name = \"user\"
 kernel = \"/linux/Image\"
 ramdisk = \"/linux/initrd.cpio\"
 memory = 64
-extra = \"console=hvc0 rdinit=/init\"
+extra = \"console=hvc0 rdinit=/init thindom.ip=10.0.0.2/24\"
 disk = [ 'backend=domd,vdev=xvda,target=/images/disk0.img' ]
+vif = [ 'backend=domd,bridge=xenbr0,ip=10.0.0.2' ]
 autostart = 1
 ";
 

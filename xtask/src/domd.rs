@@ -1,6 +1,6 @@
 //! The driver domain (Dom-D): Debian's arm64 kernel (the Linux guest's)
-//! with an initramfs of busybox, the kernel's block backend and loop
-//! modules, and `domd-agent`, put into Dom0's boot ramdisk beside
+//! with an initramfs of busybox, the kernel's block and network backends
+//! with the loop and bridge modules, and `domd-agent`, put into Dom0's boot ramdisk beside
 //! `configs/domd.cfg`. Its disks are image files in its RAM: the init
 //! script makes `/images/disk0.img`, `disk1.img` and `disk2.img` (16 MiB each)
 //! unless the initramfs already holds them; a user's own images go in with
@@ -11,8 +11,16 @@ use crate::{agent, debian};
 use anyhow::{Context, Result};
 use std::path::Path;
 
-/// Modules Dom-D loads, in order (none of them depends on another).
-pub const MODULES: &[&str] = &["drivers/block/loop.ko", "drivers/block/xen-blkback/xen-blkback.ko"];
+/// Modules Dom-D loads, in order: each after those it depends on (the
+/// bridge needs stp, which needs llc).
+pub const MODULES: &[&str] = &[
+    "drivers/block/loop.ko",
+    "drivers/block/xen-blkback/xen-blkback.ko",
+    "drivers/net/xen-netback/xen-netback.ko",
+    "net/llc/llc.ko",
+    "net/802/stp.ko",
+    "net/bridge/bridge.ko",
+];
 
 /// Size of the images the init script makes, in MiB.
 pub const IMAGE_MIB: u32 = 16;

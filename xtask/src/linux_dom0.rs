@@ -84,12 +84,14 @@ struct Variant {
     modules: &'static [&'static str],
     /// Files of `/etc/xen/scripts` (from `xen-utils-common`).
     scripts: &'static [&'static str],
-    /// Shell lines `/init` runs before starting the toolstack.
+    /// Shell lines `/init` runs before loading the modules.
     init: &'static str,
+    /// Shell lines `/init` runs after loading them, before the toolstack.
+    late: &'static str,
 }
 
 /// The reference Dom0 of the tests and of `bench boot/domain --compare`.
-const CLASSIC: Variant = Variant { packages: &[], programs: &[], modules: &[], scripts: &[], init: "" };
+const CLASSIC: Variant = Variant { packages: &[], programs: &[], modules: &[], scripts: &[], init: "", late: "" };
 
 /// The same Dom0 as a PV disk backend (`bench io --compare`): what xl's
 /// `disk = [ 'vdev=xvda,target=FILE' ]` needs in Dom0. libxl picks the
@@ -102,10 +104,14 @@ const CLASSIC: Variant = Variant { packages: &[], programs: &[], modules: &[], s
 /// `/dev/std*` and `/dev/fd` links that udev or systemd make on a Debian
 /// system (devtmpfs has none), `xl create` times out in the script. The
 /// disk images live in a tmpfs on `/images`, RAM as in the driver domain.
+/// Networks as xl's `vif = [ 'bridge=xenbr0' ]` needs them: netback and
+/// the bridge modules, `/etc/xen/scripts/vif-bridge` (bash, with busybox's
+/// `brctl` and `ip`), and the bridge xenbr0 with Dom0's address 10.0.0.1,
+/// as the driver domain has it (`configs/domd.cfg`).
 const IO: Variant = Variant {
     packages: &["bash", "libtinfo6", "util-linux"],
     programs: &["bin/bash", "usr/bin/flock", "usr/bin/xenstore-list"],
-    // The driver domain's modules: loop and xen-blkback.
+    // The driver domain's modules: loop, xen-blkback, xen-netback, bridge.
     modules: crate::domd::MODULES,
     scripts: &[
         "block",
@@ -115,6 +121,9 @@ const IO: Variant = Variant {
         "logging.sh",
         "xen-script-common.sh",
         "locking.sh",
+        "vif-bridge",
+        "vif-common.sh",
+        "xen-network-common.sh",
     ],
     init: "ln -s /proc/self/fd /dev/fd\n\
            ln -s /proc/self/fd/0 /dev/stdin\n\
@@ -122,6 +131,9 @@ const IO: Variant = Variant {
            ln -s /proc/self/fd/2 /dev/stderr\n\
            mkdir -p /images /run/xen-hotplug\n\
            mount -t tmpfs tmpfs /images\n",
+    late: "brctl addbr xenbr0\n\
+           ip addr add 10.0.0.1/24 dev xenbr0\n\
+           ip link set dev xenbr0 up\n",
 };
 
 /// Libraries loaded with `dlopen` (not in any `DT_NEEDED`): glibc's
@@ -171,16 +183,20 @@ pub fn build() -> Result<LinuxDom0> {
     Ok(LinuxDom0 { kernel, initramfs, initramfs_base })
 }
 
-/// The reference Dom0 as a PV disk backend ([`IO`]), with the Linux guest
-/// and `linux.cfg` in `/guests`: writes `target/refdom0/initramfs-io.cpio`
-/// (nothing else, so the tests' initramfs is never rewritten by the bench)
-/// and returns the QEMU configuration booting it.
-pub fn build_io() -> Result<QemuConfig> {
+/// The reference Dom0 as a PV disk and network backend ([`IO`]), with the
+/// Linux guest, `linux.cfg` and the `configs` given (name, text) in
+/// `/guests`: writes `target/refdom0/initramfs-io.cpio` (nothing else, so
+/// the tests' initramfs is never rewritten by the bench) and returns the
+/// QEMU configuration booting it.
+pub fn build_io(configs: &[(String, Vec<u8>)]) -> Result<QemuConfig> {
     let (mut files, kernel) = common_files(&IO)?;
     for (name, data) in crate::linux_guest::ramdisk_files()? {
         files.push((format!("guests/{name}"), FILE, data));
     }
     files.push(("guests/linux.cfg".into(), FILE, std::fs::read(root().join("configs/linux.cfg"))?));
+    for (name, data) in configs {
+        files.push((format!("guests/{name}"), FILE, data.clone()));
+    }
     let out = root().join("target/refdom0");
     std::fs::create_dir_all(&out)?;
     let initramfs = out.join("initramfs-io.cpio");
@@ -269,7 +285,7 @@ mount -t tmpfs tmpfs /run
 mkdir -p /var/lib/xen /var/lib/xenstored /var/log/xen/console /var/lock /run/xen /run/xenstored
 ln -s /run /var/run
 {extra}{modules}
-mount -t xenfs xenfs /proc/xen
+{late}mount -t xenfs xenfs /proc/xen
 xenstored --pid-file /run/xen/xenstored.pid
 xen-init-dom0
 xenconsoled --pid-file=/run/xen/xenconsoled.pid
@@ -280,6 +296,7 @@ exec setsid cttyhack sh
 "#,
         modules = modules.join("\n"),
         extra = v.init,
+        late = v.late,
     )
 }
 
