@@ -1,8 +1,9 @@
 //! `domd-agent`: the driver domain's hotplug agent. Dom-D is a Linux DomU
-//! that runs PV backends (xen-blkback, later xen-netback); thindom (Dom0)
+//! that runs PV backends (xen-blkback, xen-netback); thindom (Dom0)
 //! writes their backend directories into XenStore as libxl does, and this
 //! program does inside Dom-D what `xl devd` and Xen's hotplug scripts
-//! (tools/hotplug/Linux/block, docs/misc/block-scripts.txt) do there.
+//! (tools/hotplug/Linux/block and vif-bridge, docs/misc/block-scripts.txt)
+//! do there.
 //!
 //! For every `vbd` directory `/local/domain/<own>/backend/vbd/<fe>/<devid>/`
 //! it reads `params`, `type` and `mode`; a regular file gets a loop device
@@ -11,7 +12,8 @@
 //! blkback waits for), `physical-device-path`, `node` (loop devices only,
 //! as the block script) and `hotplug-status=connected`, or `hotplug-error`
 //! and `hotplug-status=error`. When the directory goes, the loop device is
-//! freed. See [`agent`] for the exact rules.
+//! freed. For every `vif` directory it puts netback's interface on the
+//! bridge the directory names ([`net`]). See [`agent`] for the exact rules.
 //!
 //! Layers, lowest first; each uses only those before it:
 //! - [`scope`]: which paths are the agent's (its own backend tree only) and
@@ -25,8 +27,10 @@
 //! - [`hotplug`]: the status nodes, the errors they report, and the checks
 //!   on every node value;
 //! - [`block`]: what a `vbd` directory asks for and how it is attached;
+//! - [`net`]: the same for a `vif` directory (bridge, interface name);
 //! - [`agent`]: the device records and the decisions;
-//! - [`linux`] and [`cli`]: the edge (files, `losetup`, options), used by
+//! - [`linux`] and [`cli`]: the edge (files, `losetup`, `brctl`, `ip`,
+//!   options and the kernel command line), used by
 //!   `main.rs`.
 //!
 //! Design rules: no `unsafe`; every node value is untrusted text (bounded
