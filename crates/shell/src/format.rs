@@ -209,8 +209,52 @@ pub fn uptime(ns: u64) -> String {
     }
 }
 
+/// A value another domain wrote, made safe to print on the operator's
+/// terminal as Xen's `xenstore-read`/`xenstore-ls` do (`sanitise_value`
+/// in tools/xenstore): printable ASCII as it is, `\a \b \f \n \r \t \v`
+/// and `\\` for those, every other byte (control characters, DEL, bytes
+/// of UTF-8 sequences) as `\` and three octal digits. No escape sequence
+/// or line break a guest writes reaches the terminal.
+pub fn escape_value(v: &[u8]) -> String {
+    let mut out = String::with_capacity(v.len());
+    for &b in v {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b' '..=b'~' => out.push(char::from(b)),
+            0x07 => out.push_str("\\a"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x0b => out.push_str("\\v"),
+            _ => {
+                let _ = write!(out, "\\{:03o}", b);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn values_are_escaped_as_xenstore_read_does() {
+        assert_eq!(escape_value(b"plain text 1.2"), "plain text 1.2");
+        assert_eq!(escape_value(b"a\\b"), "a\\\\b");
+        assert_eq!(escape_value(b"\x1b]0;x\x07\r\n[ 9] WARN"), "\\033]0;x\\a\\r\\n[ 9] WARN");
+        assert_eq!(escape_value("é".as_bytes()), "\\303\\251");
+        assert_eq!(escape_value(&[0, 0x7f, 0x0b, 0x0c, 8, b'\t']), "\\000\\177\\v\\f\\b\\t");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn escaped_values_have_no_control_bytes(v in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let e = escape_value(&v);
+            proptest::prop_assert!(e.bytes().all(|b| (b' '..=b'~').contains(&b)));
+        }
+    }
     use super::*;
 
     #[test]

@@ -296,7 +296,12 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
         let r = self.wait_until(INIT_TIMEOUT_MS, |ts| {
             let status = ts.read_text(&format!("{be}/hotplug-status"));
             if status.as_deref() == Some("error") {
-                let why = ts.read_text(&format!("{be}/hotplug-error")).unwrap_or_else(|| "no reason given".into());
+                // The driver domain's words, escaped (they reach the terminal).
+                let why = ts
+                    .store
+                    .read(&mut ts.machine, &format!("{be}/hotplug-error"))
+                    .map(|v| shell::format::escape_value(&v))
+                    .unwrap_or_else(|_| "no reason given".into());
                 return Some(Err(format!("backend {be}: {why}")));
             }
             let state = ts.read_state(&format!("{be}/state")).unwrap_or(0);

@@ -216,7 +216,11 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
                     |n: &str| self.read_text(&format!("{fe}/{n}")).and_then(|v| v.trim().parse().ok()).unwrap_or(-1);
                 let (state, evtch, tx, rx) =
                     (num("state"), num("event-channel"), num("tx-ring-ref"), num("rx-ring-ref"));
-                let mac = self.read_text(&format!("{}/mac", d.libxl_path())).unwrap_or_default();
+                let mac = self
+                    .store
+                    .read(&mut self.machine, &format!("{}/mac", d.libxl_path()))
+                    .map(|v| shell::format::escape_value(&v))
+                    .unwrap_or_default();
                 NicRow {
                     devid: d.devid,
                     backend: d.backend,

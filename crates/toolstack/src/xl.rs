@@ -365,7 +365,8 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
                 Some(n) => *n -= 1,
             }
             let full = if path == "/" { format!("/{c}") } else { format!("{path}/{c}") };
-            let v = self.store.read(&mut self.machine, &full).map(|v| String::from_utf8_lossy(&v).into_owned());
+            // Values are escaped: a guest's cannot drive the terminal.
+            let v = self.store.read(&mut self.machine, &full).map(|v| shell::format::escape_value(&v));
             let perms = self.store.get_perms(&mut self.machine, &full).unwrap_or_default();
             o.line(format_args!("{:indent$}{c} = \"{}\"  ({perms})", "", v.unwrap_or_default(), indent = depth));
             self.xs_ls_rec(o, &full, depth + 1, budget);
@@ -375,7 +376,7 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
     fn xs_read(&mut self, o: &mut Out<'_>, args: &[String]) -> Result<(), String> {
         let [path] = args else { return Err("usage: xenstore-read <path>".into()) };
         let v = self.store.read(&mut self.machine, path).map_err(|e| format!("xenstore-read: {path}: {e}"))?;
-        o.line(format_args!("{}", String::from_utf8_lossy(&v)));
+        o.line(format_args!("{}", shell::format::escape_value(&v)));
         Ok(())
     }
 

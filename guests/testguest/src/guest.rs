@@ -1,12 +1,13 @@
 //! Boot, console, and the test actions.
 
-use crate::xen::xen;
+use crate::xen::{xen, yield_until};
 use aarch64_rt::heap::{CountingHeap, StaticArena};
 use aarch64_rt::{entry, mmu, trap};
 use core::fmt::Write;
+use xen_abi::io::console as cons;
 use xen_abi::{arch_arm as g, hvm, sched, DOMID_SELF};
 use xen_hyp::{EventChannels, HvmParams, SharedInfo};
-use xencons::SharedPage as Shared;
+use xencons::{RingPage, SharedPage as Shared};
 
 #[global_allocator]
 static HEAP: CountingHeap = CountingHeap::new();
@@ -15,35 +16,50 @@ static ARENA: StaticArena<{ 128 * 1024 }> = StaticArena::new();
 /// The PV console (address of the ring page and its event channel).
 static mut CONSOLE: (usize, u32) = (0, 0);
 
+/// How long output waits for room in the console ring before it is
+/// dropped (Dom0 drains it on every notification; a Dom0 busy elsewhere,
+/// or replaying a 64 KiB log to the serial line, may take a while).
+const CONSOLE_WAIT_SECS: u64 = 20;
+
+/// The console ring page and its event channel (0 before boot set them).
+pub fn console() -> (usize, u32) {
+    // SAFETY: set once during boot before any output, read-only after.
+    unsafe { CONSOLE }
+}
+
 /// Writes to the PV console ring, waiting while it is full.
 pub struct Console;
 
-impl Write for Console {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        // SAFETY: set once during boot before any output.
-        let (addr, port) = unsafe { CONSOLE };
+impl Console {
+    /// Writes raw bytes (they need not be UTF-8).
+    pub fn write_bytes(&mut self, bytes: &[u8]) -> core::fmt::Result {
+        let (addr, port) = console();
         if addr == 0 {
             return Ok(());
         }
         // SAFETY: the console page is RAM of ours, mapped for our lifetime.
         let page = unsafe { Shared::new(addr) };
-        let mut rest = s.as_bytes();
-        let mut spins = 0;
-        while !rest.is_empty() && spins < 100_000 {
+        let mut rest = bytes;
+        while !rest.is_empty() {
             let n = xencons::write_output(&page, rest).map_err(|_| core::fmt::Error)?;
             let _ = xen().send(port);
-            if n == 0 {
-                spins += 1;
-                let _ = xen().yield_cpu();
-            }
             rest = &rest[n..];
+            if n == 0 {
+                let full = || {
+                    let (p, c) = (page.load(cons::OUT_PROD), page.load(cons::OUT_CONS));
+                    p.wrapping_sub(c) >= cons::OUT_SIZE
+                };
+                yield_until(|| !full(), CONSOLE_WAIT_SECS).map_err(|_| core::fmt::Error)?;
+            }
         }
         Ok(())
     }
 }
 
-macro_rules! say {
-    ($($a:tt)*) => {{ let _ = writeln!(Console, $($a)*); }};
+impl Write for Console {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.write_bytes(s.as_bytes())
+    }
 }
 
 fn shutdown(reason: u32) -> ! {
@@ -113,6 +129,7 @@ extern "C" fn rust_start(dtb: usize, _base: usize, _bad: usize) -> ! {
         }
         "echo" => echo(store.map(|s| (s, store_port))),
         "flood" => flood(),
+        "hostile" => crate::hostile::run(store.map(|s| (s, store_port)), &p.bootargs),
         _ => {
             say!("testguest: powering off");
             shutdown(sched::SHUTDOWN_POWEROFF)
@@ -120,7 +137,7 @@ extern "C" fn rust_start(dtb: usize, _base: usize, _bad: usize) -> ! {
     }
 }
 
-type Store = xenstore::client::Client<crate::store::Ring>;
+pub type Store = xenstore::client::Client<crate::store::Ring>;
 
 fn store_checks(pfn: u64, port: u32) -> Option<Store> {
     if pfn == 0 {
@@ -190,8 +207,7 @@ fn check_shutdown_request(s: &mut Store) {
 /// console and store channels between events (no CPU burnt while idle).
 fn echo(mut store: Option<(Store, u32)>) -> ! {
     say!("testguest: echo mode, type quit to power off");
-    // SAFETY: set during boot.
-    let (addr, con_port) = unsafe { CONSOLE };
+    let (addr, con_port) = console();
     // SAFETY: the console page is RAM of ours, mapped for our lifetime.
     let page = unsafe { Shared::new(addr) };
     let blocking = xen().add_to_physmap(xen_abi::memory::XENMAPSPACE_SHARED_INFO, 0, SHARED_INFO.pfn()).is_ok();
@@ -231,6 +247,20 @@ fn echo(mut store: Option<(Store, u32)>) -> ! {
             } else if line.len() < 256 {
                 line.push(b as char);
             }
+        }
+    }
+}
+
+/// Sleeps for good: `SCHEDOP_poll` on `ports`, their pending bits cleared
+/// each time (with shared info mapped; without it, yields).
+pub fn idle(ports: &[u32]) -> ! {
+    let blocking = xen().add_to_physmap(xen_abi::memory::XENMAPSPACE_SHARED_INFO, 0, SHARED_INFO.pfn()).is_ok();
+    loop {
+        if blocking {
+            ports.iter().for_each(|&p| clear_pending(p));
+            let _ = xen().poll(ports, 0);
+        } else {
+            let _ = xen().yield_cpu();
         }
     }
 }

@@ -1,5 +1,7 @@
 //! The guest's XenStore connection: `xenstore::client::Client` over the
-//! guest side of the ring (docs/misc/xenstore-ring.txt).
+//! guest side of the ring (docs/misc/xenstore-ring.txt), and the raw ring
+//! access `action=hostile` uses to misbehave (bytes as it likes, waits of
+//! its own choosing, the page's indexes).
 
 use crate::xen::{xen, yield_until};
 use alloc::vec::Vec;
@@ -21,44 +23,11 @@ pub struct Ring {
 
 impl Transport for Ring {
     fn send(&mut self, m: &Msg) -> Result<(), XsError> {
-        let bytes = m.emit();
-        let mut rest = &bytes[..];
-        while !rest.is_empty() {
-            let n =
-                produce(&self.page, r::REQ, r::RING_SIZE, r::REQ_CONS, r::REQ_PROD, rest).map_err(|_| XsError::EIO)?;
-            let _ = xen().send(self.port);
-            rest = &rest[n..];
-            if n == 0 {
-                // Wait for room, judged from the ring itself: a condition
-                // sampled before waiting could miss Dom0's update.
-                let full = || self.page.load(r::REQ_PROD).wrapping_sub(self.page.load(r::REQ_CONS)) >= r::RING_SIZE;
-                yield_until(|| !full(), TIMEOUT_SECS).map_err(|_| XsError::EIO)?;
-            }
-        }
-        Ok(())
+        self.send_bytes(&m.emit(), TIMEOUT_SECS)
     }
 
     fn recv(&mut self) -> Result<Msg, XsError> {
-        loop {
-            if let Ok((m, n)) = Msg::parse(&self.inbuf) {
-                self.inbuf.drain(..n);
-                return Ok(m);
-            }
-            let mut buf = [0u8; 1024];
-            let n = consume(&self.page, r::RSP, r::RING_SIZE, r::RSP_CONS, r::RSP_PROD, &mut buf)
-                .map_err(|_| XsError::EIO)?;
-            if n > 0 {
-                self.inbuf.extend_from_slice(&buf[..n]);
-                let _ = xen().send(self.port);
-                continue;
-            }
-            // Wait until the ring holds unread bytes. (Comparing with a
-            // `prod` sampled after `consume` lost replies that arrived in
-            // between: the guest then waited for a second change that never
-            // came, and its request failed with EIO.)
-            yield_until(|| self.page.load(r::RSP_PROD) != self.page.load(r::RSP_CONS), TIMEOUT_SECS)
-                .map_err(|_| XsError::EIO)?;
-        }
+        self.recv_within(TIMEOUT_SECS)
     }
 }
 
@@ -66,6 +35,74 @@ impl Ring {
     /// Whether a message (reply or watch event) is waiting to be read.
     pub fn has_input(&self) -> bool {
         !self.inbuf.is_empty() || self.page.load(r::RSP_PROD) != self.page.load(r::RSP_CONS)
+    }
+
+    /// The shared ring page.
+    pub fn page(&self) -> SharedPage {
+        self.page
+    }
+
+    /// Signals Dom0 on the store channel.
+    pub fn notify(&self) {
+        let _ = xen().send(self.port);
+    }
+
+    /// Writes `bytes` (any bytes: they need not be a valid message) into
+    /// the request ring, waiting up to `secs` each time it is full.
+    pub fn send_bytes(&mut self, bytes: &[u8], secs: u64) -> Result<(), XsError> {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let n = self.try_send(rest)?;
+            rest = &rest[n..];
+            if n == 0 {
+                // Wait for room, judged from the ring itself: a condition
+                // sampled before waiting could miss Dom0's update.
+                let full = || self.page.load(r::REQ_PROD).wrapping_sub(self.page.load(r::REQ_CONS)) >= r::RING_SIZE;
+                yield_until(|| !full(), secs).map_err(|_| XsError::EIO)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes what fits of `bytes` now and notifies; returns how much.
+    pub fn try_send(&mut self, bytes: &[u8]) -> Result<usize, XsError> {
+        let n = produce(&self.page, r::REQ, r::RING_SIZE, r::REQ_CONS, r::REQ_PROD, bytes).map_err(|_| XsError::EIO)?;
+        self.notify();
+        Ok(n)
+    }
+
+    /// The next message if a whole one is there, without waiting (reply
+    /// bytes taken from the ring are acknowledged with a notification).
+    pub fn try_recv(&mut self) -> Result<Option<Msg>, XsError> {
+        loop {
+            if let Ok((m, n)) = Msg::parse(&self.inbuf) {
+                self.inbuf.drain(..n);
+                return Ok(Some(m));
+            }
+            let mut buf = [0u8; 1024];
+            let n = consume(&self.page, r::RSP, r::RING_SIZE, r::RSP_CONS, r::RSP_PROD, &mut buf)
+                .map_err(|_| XsError::EIO)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.inbuf.extend_from_slice(&buf[..n]);
+            self.notify();
+        }
+    }
+
+    /// The next message, waiting up to `secs` (`EIO` after that).
+    pub fn recv_within(&mut self, secs: u64) -> Result<Msg, XsError> {
+        loop {
+            if let Some(m) = self.try_recv()? {
+                return Ok(m);
+            }
+            // Wait until the ring holds unread bytes. (Comparing with a
+            // `prod` sampled after `consume` lost replies that arrived in
+            // between: the guest then waited for a second change that never
+            // came, and its request failed with EIO.)
+            yield_until(|| self.page.load(r::RSP_PROD) != self.page.load(r::RSP_CONS), secs)
+                .map_err(|_| XsError::EIO)?;
+        }
     }
 }
 
