@@ -31,3 +31,16 @@ impl Boot {
 pub fn describe_platform(p: &Platform) {
     print!("{}", p.describe(console::counter_freq()));
 }
+
+/// One line of what the DT told us, at boot: every byte written to the
+/// serial console costs (under emulation about as much as the boot step
+/// that prints it), and `dt` shows the whole description.
+pub fn summarize_platform(p: &Platform) {
+    let mib: u64 = p.memory.iter().map(|m| m.size >> 20).sum();
+    let xen = p.hypervisor.as_ref().map_or_else(
+        || String::from("no /hypervisor node"),
+        |h| alloc::format!("xen {} (event channel IRQ {}, flags {:#x})", h.version, h.evtchn_intid, h.evtchn_flags),
+    );
+    let gic = p.gic.as_ref().map_or(0, |g| g.version());
+    println!("platform: {}, {} cpu(s), {mib} MiB, {xen}, GICv{gic} ('dt' shows all)", p.model, p.cpus);
+}

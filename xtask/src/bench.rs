@@ -10,7 +10,8 @@ use std::time::Duration;
 #[derive(clap::Subcommand, Debug)]
 pub enum BenchCmd {
     /// Boot times (QEMU start to Xen banner, to thindom's first line, to the
-    /// shell prompt), image size and RAM footprint.
+    /// shell prompt; Xen's hand-over to Dom0 to the prompt, with thindom's
+    /// boot steps), image size and RAM footprint.
     Boot {
         /// Number of boots (per Dom0 with --compare).
         #[arg(long, default_value_t = 5)]
@@ -23,8 +24,10 @@ pub enum BenchCmd {
         #[arg(long)]
         no_bisect: bool,
     },
-    /// Time from `create` to the guest's first console line (Rust test
-    /// guest and Linux, 64 MiB, 1 vCPU), and `destroy` time.
+    /// `create -p` and `create` to the prompt back, `create -c` to the
+    /// guest's first console line, and `destroy` (Rust test guest and
+    /// Linux, 64 MiB, 1 vCPU), with thindom's own per-phase account of
+    /// each `create -p`.
     Domain {
         /// Creations per guest.
         #[arg(long, default_value_t = 5)]
@@ -60,8 +63,7 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
     match cmd {
         BenchCmd::Boot { runs, compare: true, no_bisect } => crate::bench_compare::boot(runs, !no_bisect),
         BenchCmd::Boot { runs, .. } => boot(runs),
-        BenchCmd::Domain { runs, compare: true } => crate::bench_compare::domain(runs),
-        BenchCmd::Domain { runs, .. } => domain(runs),
+        BenchCmd::Domain { runs, compare } => crate::bench_compare::domain(runs, compare),
         BenchCmd::Io { runs, compare } => crate::bench_io::run(runs, compare),
         BenchCmd::Xenstore { ops } => crate::bench_xenstore::run(ops),
     }
@@ -76,19 +78,23 @@ fn boot(runs: usize) -> Result<()> {
     let img = build::build_image(true)?;
     let cfg = qemu::config(&img)?;
     let banner = Regex::new(r"Xen version 4\.17")?;
+    let handover = Regex::new(crate::stats::XEN_HANDOVER)?;
     let first = Regex::new(r"thindom \d+\.\d+\.\d+ starting")?;
     let prompt = Regex::new(r"thindom> ")?;
     let heap = Regex::new(r"heap: used (\d+) bytes, high-water (\d+) bytes")?;
     let loaded = Regex::new(r"image: (\d+) bytes loaded \(incl. bss\), stack (\d+) bytes")?;
     let (mut t_xen, mut t_first, mut t_prompt, mut hw) = (vec![], vec![], vec![], vec![]);
+    let (mut own, mut steps) = (vec![], vec![]);
     let mut resident = 0u64;
     for i in 0..runs {
         let log = util::root().join(format!("target/bench/boot-{i}.log"));
         let mut s = Session::spawn(&cfg, &log)?;
         let to = Duration::from_secs(120);
         let (_, a) = s.expect_re_at(&banner, to)?;
+        let (_, h) = s.expect_re_at(&handover, to)?;
         let (_, b) = s.expect_re_at(&first, to)?;
         let (_, c) = s.expect_re_at(&prompt, to)?;
+        steps.push(crate::stats::boot_steps(&s.output()));
         s.send_line("mem")?;
         let out = s.expect_re(&heap, to)?;
         let caps = heap.captures(&out).context("heap line")?;
@@ -99,12 +105,14 @@ fn boot(runs: usize) -> Result<()> {
         t_xen.push(secs(a));
         t_first.push(secs(b));
         t_prompt.push(secs(c));
+        own.push(secs(c) - secs(h));
         println!(
-            "run {}: xen banner {:.3}s, thindom first line {:.3}s, prompt {:.3}s",
+            "run {}: xen banner {:.3}s, thindom first line {:.3}s, prompt {:.3}s, Xen hand-over → prompt {:.1} ms",
             i + 1,
             secs(a),
             secs(b),
-            secs(c)
+            secs(c),
+            (secs(c) - secs(h)) * 1e3
         );
         s.send_line("poweroff")?;
         s.wait_exit(Duration::from_secs(30))?;
@@ -114,57 +122,11 @@ fn boot(runs: usize) -> Result<()> {
     println!("  QEMU start -> Xen banner       {:>8.3} s", median(&t_xen));
     println!("  QEMU start -> thindom line 1   {:>8.3} s", median(&t_first));
     println!("  QEMU start -> shell prompt     {:>8.3} s", median(&t_prompt));
+    let (m, lo, hi) = spread(&own);
+    println!("  Xen hands over -> prompt       {:>8.1} ms (min {:.1}, max {:.1})", m * 1e3, lo * 1e3, hi * 1e3);
     println!("  image size                     {:>8} bytes ({:.1} KiB)", size, size as f64 / 1024.0);
     println!("  heap high-water at prompt      {:>8.0} bytes", median(&hw));
     println!("  image in RAM (incl. bss, stack) {:>7} KiB", resident / 1024);
-    Ok(())
-}
-
-fn stats(v: &[f64]) -> String {
-    let (med, min, max) = spread(v);
-    format!("{med:>8.3} s (min {min:.3}, max {max:.3})")
-}
-
-/// One guest: `create -c` until `first` shows, then `destroy`.
-fn time_guest(s: &mut Session, create: &str, first: &str, name: &str, runs: usize) -> Result<(Vec<f64>, Vec<f64>)> {
-    let to = Duration::from_secs(180);
-    let (mut up, mut down) = (vec![], vec![]);
-    let first = Regex::new(&regex::escape(first))?;
-    let destroyed = Regex::new(&format!(r"\({name}\) destroyed"))?;
-    for _ in 0..runs {
-        let t0 = s.elapsed();
-        s.send_line(create)?;
-        let (_, at) = s.expect_re_at(&first, to)?;
-        up.push((s.time_at(at).unwrap_or(t0) - t0).as_secs_f64());
-        s.send_raw(&[0x1d])?;
-        s.expect("[detached from the console]", to)?;
-        s.expect("thindom> ", to)?;
-        let t1 = s.elapsed();
-        s.send_line(&format!("destroy {name}"))?;
-        let (_, at) = s.expect_re_at(&destroyed, to)?;
-        down.push((s.time_at(at).unwrap_or(t1) - t1).as_secs_f64());
-        s.expect("thindom> ", to)?;
-    }
-    Ok((up, down))
-}
-
-fn domain(runs: usize) -> Result<()> {
-    setup::ensure()?;
-    let img = build::build_image(true)?;
-    let cfg = qemu::config(&img)?;
-    let log = util::root().join("target/bench/domain.log");
-    let mut s = Session::spawn(&cfg, &log)?;
-    s.expect("thindom> ", Duration::from_secs(120))?;
-    let (rup, rdown) =
-        time_guest(&mut s, "create testguest -c extra=action=echo", "testguest: hello", "testguest", runs)?;
-    let (lup, ldown) = time_guest(&mut s, "create linux -c", "Booting Linux on physical CPU", "linux", runs)?;
-    s.send_line("poweroff")?;
-    s.wait_exit(Duration::from_secs(30))?;
-    println!("\nthindom domain figures over {runs} runs (median, min, max), Xen 4.17 + QEMU TCG on this host:");
-    println!("  Rust test guest (16 MiB): create -> first console line {}", stats(&rup));
-    println!("  Rust test guest (16 MiB): destroy                      {}", stats(&rdown));
-    println!("  Linux 6.1 (64 MiB, 1 vCPU): create -> first line       {}", stats(&lup));
-    println!("  Linux 6.1 (64 MiB, 1 vCPU): destroy                    {}", stats(&ldown));
-    println!("  (serial log: {})", log.display());
+    crate::bench_compare::print_boot_steps(&steps);
     Ok(())
 }

@@ -24,7 +24,7 @@
 //! ramdisk/initramfs: neither has a disk.
 
 use crate::linux_dom0::{self, LinuxDom0};
-use crate::stats::spread;
+use crate::stats::{spread, CreateTiming};
 use crate::{build, qemu, setup, util};
 use anyhow::{bail, Context, Result};
 use harness::{QemuConfig, Session};
@@ -42,9 +42,15 @@ struct Dom0 {
     ready: Regex,
     prompt: &'static str,
     first_line: Regex,
-    /// Commands for the Rust test guest and the Linux guest.
-    create_testguest: &'static str,
-    create_linux: &'static str,
+    /// The create command for a configuration, with a flag (`-p`, `-c` or
+    /// none) and `key=value` overrides.
+    create: fn(cfg: &str, flag: &str, overrides: &str) -> String,
+    /// The override that makes the Rust test guest echo instead of
+    /// powering off (quoted for this Dom0's shell).
+    echo_guest: &'static str,
+    /// Leaves where a create's time went in `/vm/<uuid>/create-timing`
+    /// (thindom).
+    timing: bool,
     destroy: fn(&str) -> String,
     /// Prints what the Dom0 kernel holds free; `free_kib` reads it.
     mem_cmd: &'static str,
@@ -56,6 +62,8 @@ struct Dom0 {
 }
 
 const TIMEOUT: Duration = Duration::from_secs(240);
+/// Pause before each timed create.
+const SETTLE: Duration = Duration::from_secs(1);
 const DETACH: u8 = 0x1d;
 
 fn thindom() -> Result<Dom0> {
@@ -80,8 +88,9 @@ fn thindom() -> Result<Dom0> {
         ready: Regex::new(r"Type 'help' for commands")?,
         prompt: "thindom> ",
         first_line: Regex::new(r"thindom \d+\.\d+\.\d+ starting")?,
-        create_testguest: "create testguest -c extra=action=echo",
-        create_linux: "create linux -c",
+        create: |cfg, flag, ov| format!("create {cfg} {flag} {ov}"),
+        echo_guest: "extra=action=echo",
+        timing: true,
         destroy: |n| format!("destroy {n}"),
         mem_cmd: "mem",
         free_kib: |out| {
@@ -108,8 +117,9 @@ fn linux(d: &LinuxDom0) -> Result<Dom0> {
         ready: Regex::new(&regex::escape(linux_dom0::READY))?,
         prompt: linux_dom0::PROMPT,
         first_line: Regex::new(r"Booting Linux on physical CPU")?,
-        create_testguest: "xl create -c testguest.cfg 'extra=\"action=echo\"'",
-        create_linux: "xl create -c linux.cfg",
+        create: |cfg, flag, ov| format!("xl create {flag} {cfg}.cfg {ov}"),
+        echo_guest: "'extra=\"action=echo\"'",
+        timing: false,
         destroy: |n| format!("xl destroy {n}"),
         mem_cmd: "grep MemFree /proc/meminfo",
         free_kib: |out| Ok(Regex::new(r"MemFree:\s+(\d+) kB")?.captures(out).context("MemFree")?[1].parse()?),
@@ -128,20 +138,35 @@ fn mib(s: &str) -> Result<u64> {
     })
 }
 
-/// One boot to ready: (first Dom0 line, ready) in seconds since QEMU start,
-/// and memory in use in KiB.
-fn boot_once(d: &Dom0, log: &str) -> Result<(Session, f64, f64, u64)> {
+/// One boot to ready: (first Dom0 line, ready) in seconds since QEMU
+/// start, Xen's hand-over to Dom0 → ready in seconds, and memory in use in
+/// KiB.
+fn boot_once(d: &Dom0, log: &str) -> Result<(Session, Boot)> {
     let mut s = Session::spawn(&d.cfg, &util::root().join(format!("target/bench/{log}.log")))?;
+    let (_, h) = s.expect_re_at(&Regex::new(crate::stats::XEN_HANDOVER)?, TIMEOUT)?;
     let (_, a) = s.expect_re_at(&d.first_line, TIMEOUT)?;
     s.expect_re(&d.ready, TIMEOUT)?;
     let (_, b) = s.expect_re_at(&Regex::new(&regex::escape(d.prompt))?, TIMEOUT)?;
     let secs = |s: &Session, off| s.time_at(off).map(|t| t.as_secs_f64()).unwrap_or(f64::NAN);
-    let (first, ready) = (secs(&s, a), secs(&s, b));
+    let (handover, first, ready) = (secs(&s, h), secs(&s, a), secs(&s, b));
+    let steps = crate::stats::boot_steps(&s.output());
     s.send_line(d.mem_cmd)?;
     let out = s.expect(d.prompt, TIMEOUT)?;
     let dom0_kib = mib(&d.cfg.dom0_mem)? * 1024;
     let free_kib = (d.free_kib)(&out)?;
-    Ok((s, first, ready, dom0_kib.saturating_sub(free_kib)))
+    let used = dom0_kib.saturating_sub(free_kib);
+    Ok((s, Boot { first, ready, own: ready - handover, used, steps }))
+}
+
+/// One boot's figures.
+struct Boot {
+    first: f64,
+    ready: f64,
+    /// Xen's hand-over line → ready.
+    own: f64,
+    used: u64,
+    /// thindom's boot steps (ms since its first instruction).
+    steps: Vec<(String, f64)>,
 }
 
 fn stop(d: &Dom0, mut s: Session) {
@@ -178,15 +203,29 @@ pub fn boot(runs: usize, bisect: bool) -> Result<()> {
     let setups = [thindom()?, linux(&linux_dom0::build()?)?];
     let mut first = [vec![], vec![]];
     let mut ready = [vec![], vec![]];
+    let mut own = [vec![], vec![]];
     let mut used = [vec![], vec![]];
+    let mut steps = vec![];
     for i in 0..runs {
         for (k, d) in setups.iter().enumerate() {
-            let (s, f, r, u) = boot_once(d, &format!("compare-boot-{}-{i}", d.name))?;
-            println!("run {}: {:<9} first Dom0 line {f:.2} s, ready {r:.2} s, in use {} KiB", i + 1, d.name, u);
+            let (s, b) = boot_once(d, &format!("compare-boot-{}-{i}", d.name))?;
+            println!(
+                "run {}: {:<9} first Dom0 line {:.2} s, ready {:.2} s, Xen hand-over → ready {:.3} s, in use {} KiB",
+                i + 1,
+                d.name,
+                b.first,
+                b.ready,
+                b.own,
+                b.used
+            );
             stop(d, s);
-            first[k].push(f);
-            ready[k].push(r);
-            used[k].push(u as f64);
+            first[k].push(b.first);
+            ready[k].push(b.ready);
+            own[k].push(b.own);
+            used[k].push(b.used as f64);
+            if k == 0 {
+                steps.push(b.steps);
+            }
         }
     }
     let mins = if bisect {
@@ -202,6 +241,12 @@ pub fn boot(runs: usize, bisect: bool) -> Result<()> {
     header(runs);
     row("QEMU start → Dom0's first line", &secs(&first[0]), &secs(&first[1]));
     row("QEMU start → Dom0 ready (prompt)", &secs(&ready[0]), &secs(&ready[1]));
+    let ms = |v: &[f64]| {
+        let (m, lo, hi) = spread(v);
+        format!("{:.1} ms ({:.1}–{:.1})", m * 1e3, lo * 1e3, hi * 1e3)
+    };
+    row("Dom0's own boot: Xen hands over → ready", &ms(&own[0]), &ms(&own[1]));
+    row("  Linux+xl / thindom", "", &format!("{:.0}×", spread(&own[1]).0 / spread(&own[0]).0));
     let (t, l) = (&setups[0].sizes, &setups[1].sizes);
     row("Dom0 kernel image", &kib(t.0), &kib(l.0));
     row("Dom0 ramdisk/initramfs (no guests)", &kib(t.1), &kib(l.1));
@@ -221,8 +266,19 @@ pub fn boot(runs: usize, bisect: bool) -> Result<()> {
         row("smallest dom0_mem: boot + 64 MiB guest", &format!("{} MiB", m[0].0), &format!("{} MiB", m[1].0));
         row("smallest dom0_mem: boot alone", &format!("{} MiB", m[0].1), &format!("{} MiB", m[1].1));
     }
+    print_boot_steps(&steps);
     println!("\n(serial logs: target/bench/compare-*.log)");
     Ok(())
+}
+
+/// thindom's boot steps, medians over the boots.
+pub fn print_boot_steps(steps: &[Vec<(String, f64)>]) {
+    println!("\nthindom's boot steps (its uptime stamps, from its first instruction; medians, ms):");
+    let mut prev = 0.0;
+    for (name, at) in crate::stats::medians(steps) {
+        println!("  {at:>7.2}  {name} (+{:.2})", at - prev);
+        prev = at;
+    }
 }
 
 /// What a `dom0_mem` probe must achieve.
@@ -252,7 +308,7 @@ fn works_with(d: &Dom0, mib: u64, boot_timeout: Duration, probe: Probe) -> bool 
             s.kill();
             return Ok(());
         }
-        s.send_line(d.create_linux)?;
+        s.send_line(&(d.create)("linux", "-c", ""))?;
         // The Dom0's prompt coming back first means create failed.
         let done = Regex::new(&format!(
             r"thindom-linux-guest: init done|Kernel panic|Out of memory|\n{}",
@@ -301,56 +357,204 @@ fn smallest_dom0_mem(d: &Dom0, slowest_ready: f64, probe: Probe) -> Result<u64> 
     Ok(hi)
 }
 
-/// One guest, `runs` times: create with the console attached until its
-/// first line, detach, destroy until the prompt.
-fn time_guest(
-    d: &Dom0,
-    s: &mut Session,
-    create: &str,
-    first: &Regex,
-    name: &str,
-    runs: usize,
-) -> Result<(Vec<f64>, Vec<f64>)> {
-    let (mut up, mut down) = (vec![], vec![]);
-    for _ in 0..runs {
-        s.send_line(create)?;
-        let t0 = s.elapsed();
-        let (_, at) = s.expect_re_at(first, TIMEOUT)?;
-        up.push((s.time_at(at).unwrap_or(t0).saturating_sub(t0)).as_secs_f64());
+/// How a create is timed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `-p`: until the prompt is back (the domain built and paused).
+    Paused,
+    /// No flag: until the prompt is back (the domain unpaused).
+    Running,
+    /// `-c`: until the guest's first console line arrives.
+    Console,
+}
+
+/// A guest both Dom0s create from the same xl.cfg.
+struct Guest {
+    label: &'static str,
+    cfg: &'static str,
+    /// Needs the Dom0's `echo_guest` override (the Rust test guest).
+    echo: bool,
+    first: Regex,
+}
+
+/// One guest's figures on one Dom0, in seconds; thindom's own account
+/// of each `-p` create (total and phases, ms).
+#[derive(Default)]
+struct Figures {
+    paused: Vec<f64>,
+    running: Vec<f64>,
+    console: Vec<f64>,
+    destroy: Vec<f64>,
+    phases: Vec<CreateTiming>,
+}
+
+/// Creates `g` once in `mode`, then destroys it; returns the create's and
+/// the destroy's seconds and, on thindom, the create's own timing.
+fn time_create(d: &Dom0, s: &mut Session, g: &Guest, mode: Mode, hz: f64) -> Result<(f64, f64, Option<CreateTiming>)> {
+    let prompt = Regex::new(&regex::escape(d.prompt))?;
+    let flag = match mode {
+        Mode::Paused => "-p",
+        Mode::Running => "",
+        Mode::Console => "-c",
+    };
+    // Xen finishes tearing the previous guest down (and scrubbing its
+    // memory on the other CPU) in the background: let it, so that each
+    // create starts from a quiet machine.
+    std::thread::sleep(SETTLE);
+    // Timed from the Enter key: the harness types 8 bytes every 2 ms, and
+    // the commands differ in length (xl's are longer).
+    s.send_raw((d.create)(g.cfg, flag, if g.echo { d.echo_guest } else { "" }).as_bytes())?;
+    let t0 = s.elapsed();
+    s.send_raw(b"\r")?;
+    let (out, at) = s.expect_re_at(if mode == Mode::Console { &g.first } else { &prompt }, TIMEOUT)?;
+    let up = s.time_at(at).unwrap_or(t0).saturating_sub(t0).as_secs_f64();
+    if mode == Mode::Console {
         // Let the guest finish booting before detaching (no half-read
         // console output left to interleave with the prompt).
         std::thread::sleep(Duration::from_millis(500));
         s.send_raw(&[DETACH])?;
         s.expect(d.prompt, TIMEOUT)?;
-        s.send_line(&(d.destroy)(name))?;
-        let t1 = s.elapsed();
-        let (_, at) = s.expect_re_at(&Regex::new(&regex::escape(d.prompt))?, TIMEOUT)?;
-        down.push((s.time_at(at).unwrap_or(t1).saturating_sub(t1)).as_secs_f64());
     }
-    Ok((up, down))
+    let timing = if d.timing && mode == Mode::Paused { Some(create_timing(d, s, &out, hz)?) } else { None };
+    let name = g.cfg;
+    s.send_raw((d.destroy)(name).as_bytes())?;
+    let t1 = s.elapsed();
+    s.send_raw(b"\r")?;
+    let (_, at) = s.expect_re_at(&prompt, TIMEOUT)?;
+    let down = s.time_at(at).unwrap_or(t1).saturating_sub(t1).as_secs_f64();
+    Ok((up, down, timing))
 }
 
-/// `bench domain --compare`.
-pub fn domain(runs: usize) -> Result<()> {
-    setup::ensure()?;
-    let setups = [thindom()?, linux(&linux_dom0::build()?)?];
-    let rust_first = Regex::new(r"testguest: hello")?;
-    let linux_first = Regex::new(r"Booting Linux on physical CPU")?;
-    let mut figures = Vec::new();
-    for d in &setups {
-        let (mut s, ..) = boot_once(d, &format!("compare-domain-{}", d.name))?;
-        let rust = time_guest(d, &mut s, d.create_testguest, &rust_first, "testguest", runs)?;
-        let lin = time_guest(d, &mut s, d.create_linux, &linux_first, "linux", runs)?;
-        stop(d, s);
-        println!("{}: done", d.name);
-        figures.push((rust, lin));
+/// thindom's own account of the create whose output was `out`
+/// (`toolstack::create::TIMING_KEY` beside the domain's `/vm` entry).
+fn create_timing(d: &Dom0, s: &mut Session, out: &str, hz: f64) -> Result<CreateTiming> {
+    let id = Regex::new(r"\(id=(\d+)\)")?.captures(out).with_context(|| format!("no domid in {out:?}"))?[1].to_string();
+    s.send_line(&format!("xenstore-read /local/domain/{id}/vm"))?;
+    let vm = s.expect(d.prompt, TIMEOUT)?;
+    let vm = Regex::new(r"(/vm/[0-9a-f-]+)")?.captures(&vm).with_context(|| format!("no /vm path in {vm:?}"))?[1]
+        .to_string();
+    s.send_line(&format!("xenstore-read {vm}/create-timing"))?;
+    let t = s.expect(d.prompt, TIMEOUT)?;
+    crate::stats::create_timing(&t, hz).with_context(|| format!("no create timing in {t:?}"))
+}
+
+/// The counter frequency thindom's `dt` shows (its create timings may
+/// be in counter ticks).
+fn counter_hz(d: &Dom0, s: &mut Session) -> Result<f64> {
+    if !d.timing {
+        return Ok(0.0);
     }
-    header(runs);
-    let (t, l) = (&figures[0], &figures[1]);
-    row("Rust guest 16 MiB: create → 1st line", &secs(&t.0 .0), &secs(&l.0 .0));
-    row("Rust guest 16 MiB: destroy", &secs(&t.0 .1), &secs(&l.0 .1));
-    row("Linux 64 MiB, 1 vCPU: create → 1st line", &secs(&t.1 .0), &secs(&l.1 .0));
-    row("Linux 64 MiB, 1 vCPU: destroy", &secs(&t.1 .1), &secs(&l.1 .1));
+    s.send_line("dt")?;
+    let out = s.expect(d.prompt, TIMEOUT)?;
+    let hz = Regex::new(r"timer\s+(\d+) Hz")?.captures(&out).context("timer frequency in `dt`")?[1].parse()?;
+    Ok(hz)
+}
+
+/// Seconds as `median ms (min–max)`.
+fn millis(v: &[f64]) -> String {
+    let (m, lo, hi) = spread(v);
+    format!("{:.1} ms ({:.1}–{:.1})", m * 1e3, lo * 1e3, hi * 1e3)
+}
+
+fn ratio(thin: &[f64], other: &[f64]) -> String {
+    format!("{:.1}×", spread(other).0 / spread(thin).0)
+}
+
+/// `bench domain` (thindom alone) and `bench domain --compare`: each
+/// guest created `runs` times in each mode, alternating the modes.
+pub fn domain(runs: usize, compare: bool) -> Result<()> {
+    setup::ensure()?;
+    let mut setups = vec![thindom()?];
+    if compare {
+        setups.push(linux(&linux_dom0::build()?)?);
+    }
+    let guests = [
+        Guest { label: "Rust guest 16 MiB", cfg: "testguest", echo: true, first: Regex::new(r"testguest: hello")? },
+        Guest {
+            label: "Linux 64 MiB, 1 vCPU",
+            cfg: "linux",
+            echo: false,
+            first: Regex::new(r"Booting Linux on physical CPU")?,
+        },
+    ];
+    let mut all: Vec<Vec<Figures>> = Vec::new();
+    for d in &setups {
+        let (mut s, _) = boot_once(d, &format!("compare-domain-{}", d.name))?;
+        let hz = counter_hz(d, &mut s)?;
+        let mut figs: Vec<Figures> = guests.iter().map(|_| Figures::default()).collect();
+        for i in 0..runs {
+            for (g, f) in guests.iter().zip(figs.iter_mut()) {
+                for mode in [Mode::Paused, Mode::Running, Mode::Console] {
+                    let (up, down, timing) = time_create(d, &mut s, g, mode, hz)?;
+                    match mode {
+                        Mode::Paused => {
+                            f.paused.push(up);
+                            f.phases.extend(timing);
+                        }
+                        Mode::Running => f.running.push(up),
+                        Mode::Console => {
+                            f.console.push(up);
+                            f.destroy.push(down);
+                        }
+                    }
+                }
+                println!(
+                    "run {}: {:<9} {}: create -p {:.3} s, create {:.3} s, create -c → first line {:.3} s",
+                    i + 1,
+                    d.name,
+                    g.cfg,
+                    f.paused[i],
+                    f.running[i],
+                    f.console[i]
+                );
+            }
+        }
+        stop(d, s);
+        all.push(figs);
+    }
+    println!("\nXen 4.17 (Debian arm64) in QEMU TCG on this host, {runs} run(s) each, median (min–max):\n");
+    let line = |what: &str, cols: &[String]| {
+        let mut l = format!("| {what:<58} |");
+        for c in cols {
+            l.push_str(&format!(" {c:>24} |"));
+        }
+        println!("{l}");
+    };
+    let mut head: Vec<String> = setups.iter().map(|d| d.name.to_string()).collect();
+    if compare {
+        head.push("Linux+xl / thindom".into());
+    }
+    line("", &head);
+    println!("|{:-<60}|{}", "", "-------------------------:|".repeat(head.len()));
+    for (k, g) in guests.iter().enumerate() {
+        type Pick = fn(&Figures) -> &Vec<f64>;
+        let rows: [(&str, Pick); 4] = [
+            ("create -p → paused (prompt back)", |f| &f.paused),
+            ("create → running (prompt back)", |f| &f.running),
+            ("create -c → first console line", |f| &f.console),
+            ("destroy", |f| &f.destroy),
+        ];
+        for (what, pick) in rows {
+            let mut cols: Vec<String> = all.iter().map(|figs| millis(pick(&figs[k]))).collect();
+            if compare {
+                cols.push(ratio(pick(&all[0][k]), pick(&all[1][k])));
+            }
+            line(&format!("{}: {what}", g.label), &cols);
+        }
+    }
+    println!("\nthindom's account of `create -p` (its generic-timer counter; medians, ms):");
+    for (g, f) in guests.iter().zip(&all[0]) {
+        let totals: Vec<f64> = f.phases.iter().map(|p| p.0).collect();
+        let phases: Vec<Vec<(String, f64)>> = f.phases.iter().map(|p| p.1.clone()).collect();
+        let (host, inside) = (spread(&f.paused).0 * 1000.0, spread(&totals).0);
+        println!(
+            "  {} ({}): {inside:.1} ms in the toolstack = {}",
+            g.label,
+            g.cfg,
+            crate::stats::phases_text(&crate::stats::medians(&phases))
+        );
+        println!("    command typed → prompt back {host:.1} ms: {:.1} ms outside the toolstack (serial I/O, shell, xl-style messages)", host - inside);
+    }
     println!("\n(serial logs: target/bench/compare-domain-*.log)");
     Ok(())
 }

@@ -1,4 +1,7 @@
-//! Summaries of measured figures, shared by the benches.
+//! Summaries of measured figures, shared by the benches, and the parsers
+//! of what thindom reports about its own phases.
+
+use regex::Regex;
 
 /// Median, min and max of `v` (NaN for none).
 pub fn spread(v: &[f64]) -> (f64, f64, f64) {
@@ -8,4 +11,124 @@ pub fn spread(v: &[f64]) -> (f64, f64, f64) {
         return (f64::NAN, f64::NAN, f64::NAN);
     }
     (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+/// Named figures of several runs: each name's median, in the order the
+/// names first appear (a name missing from a run counts as 0 there).
+pub fn medians(runs: &[Vec<(String, f64)>]) -> Vec<(String, f64)> {
+    let mut names: Vec<String> = Vec::new();
+    for r in runs {
+        for (n, _) in r {
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
+        }
+    }
+    names
+        .into_iter()
+        .map(|n| {
+            let v: Vec<f64> = runs.iter().map(|r| r.iter().find(|(m, _)| *m == n).map_or(0.0, |p| p.1)).collect();
+            let med = spread(&v).0;
+            (n, med)
+        })
+        .collect()
+}
+
+/// `name 1.234, other 5.678` (milliseconds).
+pub fn phases_text(p: &[(String, f64)]) -> String {
+    p.iter().map(|(n, ms)| format!("{n} {ms:.1}")).collect::<Vec<_>>().join(", ")
+}
+
+/// A create's own account: total and phases, in milliseconds.
+pub type CreateTiming = (f64, Vec<(String, f64)>);
+
+/// Where a create's time went, as thindom leaves it in XenStore
+/// (`/vm/<uuid>/create-timing`, `toolstack::create::TIMING_KEY`:
+/// `<cfg> <domid> paused|running <total> ms|ticks: <phase> <value>,
+/// ...`): the total and each phase in milliseconds (`hz`: the counter's
+/// frequency, for values in ticks).
+pub fn create_timing(text: &str, hz: f64) -> Option<CreateTiming> {
+    let re = Regex::new(r"\S+ \d+ (?:paused|running) ([\d.]+) (ms|ticks): (.*)").ok()?;
+    let c = re.captures(text)?;
+    let scale = if &c[2] == "ms" { 1.0 } else { 1000.0 / hz };
+    let total = c[1].parse::<f64>().ok()? * scale;
+    let phases = c[3]
+        .trim()
+        .split(", ")
+        .map(|p| {
+            let (n, v) = p.rsplit_once(' ')?;
+            Some((n.to_string(), v.parse::<f64>().ok()? * scale))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some((total, phases))
+}
+
+/// The line Xen prints as it hands the machine over to Dom0 (the end of
+/// `init_done`; Dom0's vCPU is already unpaused).
+pub const XEN_HANDOVER: &str = r"\(XEN\) Freed \d+kB init memory";
+
+/// thindom's boot steps and the log line that ends each: their uptime
+/// stamps count from Dom0's first instruction (the counter `entry.S`
+/// saves).
+const BOOT_STEPS: [(&str, &str); 7] = [
+    ("MMU on, DT parsed, full identity map", "MMU: identity map"),
+    ("heap over free RAM", "heap: "),
+    ("interface check, platform shown, GIC + upcalls", "upcalls: "),
+    ("VIRQ_DOM_EXC, grant table", "grant table: "),
+    ("mapping space", "mapping space: "),
+    ("boot ramdisk read", "boot ramdisk: "),
+    ("toolstack + xenstored + console daemon, autostart", "console input on event channel"),
+];
+
+/// The stamp (ms since Dom0's first instruction) of each boot step found
+/// in a thindom boot log, in order.
+pub fn boot_steps(log: &str) -> Vec<(String, f64)> {
+    let stamp = Regex::new(r"^\[\s*(\d+\.\d+)\] \w+\s+(.*)$").expect("stamp regex");
+    let lines: Vec<(f64, &str)> = log
+        .lines()
+        .filter_map(|l| {
+            let c = stamp.captures(l.trim_end_matches('\r'))?;
+            Some((c[1].parse::<f64>().ok()? * 1000.0, c.get(2)?.as_str()))
+        })
+        .collect();
+    BOOT_STEPS
+        .iter()
+        .filter_map(|(name, starts)| {
+            lines.iter().find(|(_, text)| text.starts_with(starts)).map(|(ms, _)| (name.to_string(), *ms))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_timings_in_ms_or_ticks() {
+        let (t, p) = create_timing("linux 3 paused 45.120 ms: config 0.200, image 0.010, kernel 40.000", 0.0).unwrap();
+        assert_eq!(t, 45.12);
+        assert_eq!(p[2], ("kernel".to_string(), 40.0));
+        let (t, p) = create_timing("x 1 running 62500 ticks: evtchn+params 6250, busy-irq wait 0", 62.5e6).unwrap();
+        assert!((t - 1.0).abs() < 1e-9 && (p[0].1 - 0.1).abs() < 1e-9);
+        assert_eq!(p[1].0, "busy-irq wait");
+        assert!(create_timing("xenstore-read: ENOENT", 1.0).is_none());
+    }
+
+    #[test]
+    fn medians_of_named_figures() {
+        let r = |v: &[(&str, f64)]| v.iter().map(|(n, x)| (n.to_string(), *x)).collect::<Vec<_>>();
+        let m = medians(&[r(&[("a", 1.0), ("b", 5.0)]), r(&[("a", 3.0)]), r(&[("a", 2.0), ("b", 4.0)])]);
+        assert_eq!(m, r(&[("a", 2.0), ("b", 4.0)]));
+        assert_eq!(phases_text(&m), "a 2.0, b 4.0");
+    }
+
+    #[test]
+    fn boot_steps_from_stamps() {
+        let log = "thindom 0.1.0 starting\n[    0.002881] INFO  MMU: identity map, 1 GiB\r\n\
+                   [    0.005451] INFO  heap: 486832 KiB\n  memory 0x1\n[    0.051136] INFO  console input on event channel 2\n";
+        let s = boot_steps(log);
+        assert_eq!(s.len(), 3);
+        assert_eq!(s[0].0, "MMU on, DT parsed, full identity map");
+        assert!((s[2].1 - 51.136).abs() < 1e-9);
+    }
 }

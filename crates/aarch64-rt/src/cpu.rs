@@ -31,10 +31,14 @@ impl Clock {
         Clock { boot: core::sync::atomic::AtomicU64::new(0), freq: core::sync::atomic::AtomicU64::new(0) }
     }
 
-    /// Starts counting now, at `dt_freq` Hz if the DT says so.
+    /// Starts counting from the image's first instruction
+    /// ([`crate::entry::entry_counter`]; from now if that is unknown), at
+    /// `dt_freq` Hz if the DT says so.
     pub fn start(&self, dt_freq: Option<u32>) {
         use core::sync::atomic::Ordering::Relaxed;
-        self.boot.store(counter(), Relaxed);
+        let now = counter();
+        let entry = crate::entry::entry_counter();
+        self.boot.store(if entry != 0 && entry <= now { entry } else { now }, Relaxed);
         self.freq.store(dt_freq.map(u64::from).filter(|&f| f != 0).unwrap_or_else(counter_freq), Relaxed);
     }
 

@@ -17,6 +17,7 @@ _start:
     .long   0                       /* res5 */
 
 primary_entry:
+    mrs     x22, cntvct_el0         /* the counter at the first instruction */
     mov     x19, x0                 /* DTB */
     msr     daifset, #0xf
     mov     x1, #(3 << 20)          /* CPACR_EL1.FPEN: no FP/SIMD traps */
@@ -41,6 +42,8 @@ primary_entry:
     /* keep x0 (the DTB) for aarch64_rt::boot, which reads it once */
 2:  adrp    x1, BOOT_X0
     str     x19, [x1, :lo12:BOOT_X0]
+    adrp    x1, ENTRY_COUNTER
+    str     x22, [x1, :lo12:ENTRY_COUNTER]
 
     /* apply R_AARCH64_RELATIVE relocations: *(base + off) = base + addend */
     adrp    x1, __rela_start

@@ -9,6 +9,17 @@ core::arch::global_asm!(include_str!("entry.S"));
 #[no_mangle]
 pub(crate) static BOOT_X0: AtomicU64 = AtomicU64::new(0);
 
+/// The virtual counter (CNTVCT_EL0) at the image's first instruction,
+/// stored by `entry.S` with [`BOOT_X0`]: where uptime starts.
+#[no_mangle]
+pub(crate) static ENTRY_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// The virtual counter's value at the image's first instruction (Xen
+/// starts a domain's virtual counter near 0 when it creates the domain).
+pub fn entry_counter() -> u64 {
+    ENTRY_COUNTER.load(core::sync::atomic::Ordering::Relaxed)
+}
+
 extern "C" {
     static __image_start: u8;
     static __image_end: u8;

@@ -10,6 +10,8 @@
 //! - [`create`]: the create sequence ([`build`]) over the `xen-hyp` traits.
 //!   Any failure destroys the half-built domain and reports the step and
 //!   Xen's errno.
+//! - [`timing`]: named phases on a counter (where the time of a create
+//!   goes), shown in milliseconds.
 //!
 //! Threat model: the kernel and ramdisk come from the user (image or boot
 //! ramdisk). They are parsed with checked arithmetic and bounded sizes; a
@@ -23,6 +25,7 @@ pub mod create;
 pub mod fdt;
 pub mod image;
 pub mod layout;
+pub mod timing;
 
 pub use create::{build, BuildError, Built, GuestMemory, Step};
 pub use layout::{GicVersion, GuestSpec, Iomem, Layout};

@@ -6,8 +6,10 @@ use crate::{Domain, Hypervisor, Machine, Toolstack};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use builder::{GicVersion, GuestSpec, Iomem};
+use builder::timing::Phases;
+use builder::{GicVersion, GuestMemory, GuestSpec, Iomem, Step};
 use xen_abi::DomId;
+use xen_hyp::Errno;
 use xencons::GuestConsole;
 use xlcfg::{DomainConfig, GicChoice};
 
@@ -16,8 +18,43 @@ use xlcfg::{DomainConfig, GicChoice};
 const BUSY_IRQ_RETRIES: u32 = 4;
 const BUSY_IRQ_WAIT_MS: u64 = 500;
 
+/// The node under the domain's `/vm/<uuid>` (where libxl keeps what it
+/// knows of the VM; it goes when the domain does) in which a create
+/// leaves where its time went, on the machine's counter: `<cfg> <domid>
+/// paused|running <total> ms: <phase> <ms>, ...`, in counter ticks
+/// instead of ms when the machine does not know the counter's frequency.
+/// Dom0's only (`n0`); `xenstore-read` shows it, `cargo xtask bench
+/// domain` reads it. Writing it makes no hypercall, so it cannot fail a
+/// create.
+pub const TIMING_KEY: &str = "create-timing";
+
 fn is_busy_irq(e: &builder::BuildError) -> bool {
-    e.step == builder::Step::Irqs && e.cause == builder::create::Cause::Xen(xen_hyp::Errno::EBUSY)
+    e.step == Step::Irqs && e.cause == builder::create::Cause::Xen(Errno::EBUSY)
+}
+
+/// The machine as the builder's guest memory, timing the build's steps
+/// on the machine's counter.
+struct Timed<'a, M> {
+    machine: &'a mut M,
+    phases: &'a mut Phases,
+}
+
+impl<M: Machine> Timed<'_, M> {
+    fn enter(&mut self, phase: &'static str) {
+        self.phases.enter(phase, self.machine.counter());
+    }
+}
+
+impl<M: Machine> GuestMemory for Timed<'_, M> {
+    fn write(&mut self, dom: DomId, gpa: u64, data: &[u8]) -> Result<(), Errno> {
+        self.machine.write(dom, gpa, data)
+    }
+    fn zero(&mut self, dom: DomId, gpa: u64, len: u64) -> Result<(), Errno> {
+        self.machine.zero(dom, gpa, len)
+    }
+    fn step(&mut self, step: Step) {
+        self.enter(step.tag());
+    }
 }
 
 /// Builds `spec`. A passed-through IRQ that Xen still holds for a
@@ -29,17 +66,18 @@ fn is_busy_irq(e: &builder::BuildError) -> bool {
 /// times. (The failed build destroyed its half-built domain.)
 fn build_retrying_busy_irqs<X: Hypervisor, M: Machine>(
     x: &X,
-    machine: &mut M,
+    mem: &mut Timed<'_, M>,
     spec: &GuestSpec<'_>,
 ) -> Result<builder::Built, String> {
     let mut tries = BUSY_IRQ_RETRIES;
     loop {
-        match builder::build(x, machine, spec, 0) {
+        match builder::build(x, mem, spec, 0) {
             Ok(b) => return Ok(b),
             Err(e) if is_busy_irq(&e) && tries > 0 => {
                 tries -= 1;
                 log::info!("{}: an IRQ is still held for a destroyed domain; waiting and trying again", spec.name);
-                machine.wait_dom_exc(BUSY_IRQ_WAIT_MS);
+                mem.enter("busy-irq wait");
+                mem.machine.wait_dom_exc(BUSY_IRQ_WAIT_MS);
             }
             Err(e) => return Err(e.to_string()),
         }
@@ -95,13 +133,37 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
     }
 
     /// [`Toolstack::create`], keeping `uuid` when a domain is restarted
-    /// (as xl does).
+    /// (as xl does). A create that succeeds leaves its phases' times in
+    /// `/vm/<uuid>/`[`TIMING_KEY`].
     pub(crate) fn create_with_uuid(
         &mut self,
         name: &str,
         overrides: &[String],
         paused: bool,
         uuid: Option<[u8; 16]>,
+    ) -> Result<DomId, String> {
+        let mut phases = Phases::new("config", self.machine.counter());
+        let id = self.create_phases(name, overrides, paused, uuid, &mut phases)?;
+        let timing = phases.finish(self.machine.counter());
+        let state = if paused { "paused" } else { "running" };
+        let text = format!("{name} {id} {state} {}", timing.display(self.machine.counter_hz()));
+        if let Some(uuid) = self.doms.get(&id).map(|d| d.uuid) {
+            let path = format!("/vm/{}/{TIMING_KEY}", uuid_text(&uuid));
+            let written = self.store.write(&mut self.machine, &path, &text);
+            if let Err(e) = written.and_then(|_| self.store.set_perms(&mut self.machine, &path, &["n0"])) {
+                log::warn!("writing {path}: {e}");
+            }
+        }
+        Ok(id)
+    }
+
+    fn create_phases(
+        &mut self,
+        name: &str,
+        overrides: &[String],
+        paused: bool,
+        uuid: Option<[u8; 16]>,
+        phases: &mut Phases,
     ) -> Result<DomId, String> {
         let src = self.disk.config(name).ok_or_else(|| format!("no configuration {name:?} (see config-list)"))?;
         let quoted = quote_overrides(overrides);
@@ -149,8 +211,9 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
             xen_version: &self.host.xen_version,
             handle,
         };
-        let built = build_retrying_busy_irqs(self.xen, &mut self.machine, &spec)?;
+        let built = build_retrying_busy_irqs(self.xen, &mut Timed { machine: &mut self.machine, phases }, &spec)?;
         let id = built.domid;
+        phases.enter("console", self.machine.counter());
         let console = match GuestConsole::connect(&mut self.machine, id, built.console_gfn, built.console_port) {
             Ok(c) => c,
             Err(e) => {
@@ -161,6 +224,7 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
         let source = (name.to_string(), overrides.to_vec());
         let disks = cfg.disks.clone();
         let dom = Domain { id, uuid: handle, cfg, source, console, handled: None, devices: Vec::new() };
+        phases.enter("xenstore", self.machine.counter());
         let store = self
             .store_entries(&dom, &built)
             .and_then(|_| self.store.introduce(&mut self.machine, id, built.store_gfn, built.store_port));
@@ -171,6 +235,9 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
             let _ = self.store.rm(&mut self.machine, &format!("/local/domain/{id}"));
             let _ = self.destroy(id);
             return Err(format!("xenstore: {e} (domain {id} destroyed)"));
+        }
+        if !(disks.is_empty() && vifs.is_empty()) {
+            phases.enter("devices", self.machine.counter());
         }
         for d in &disks {
             if let Err(e) = self.attach_disk(id, d) {
@@ -185,6 +252,7 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
             }
         }
         if !paused {
+            phases.enter("unpause", self.machine.counter());
             if let Err(e) = self.xen.unpause_domain(id) {
                 let _ = self.destroy(id);
                 return Err(format!("unpausedomain: {e} (domain {id} destroyed)"));
@@ -247,5 +315,34 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
             self.store.set_perms(&mut self.machine, &p, perms).map_err(|e| format!("permissions of {p}: {e}"))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod timing_tests {
+    use super::TIMING_KEY;
+    use crate::tests::{ramdisk, read, sim, toolstack, Ts};
+
+    fn timing(ts: &mut Ts<'_>, id: u16) -> String {
+        let vm = read(ts, &format!("/local/domain/{id}/vm")).unwrap();
+        read(ts, &format!("{vm}/{TIMING_KEY}")).unwrap()
+    }
+
+    /// Each create leaves its phases, in order, beside what the store
+    /// knows of the VM, and they go with it; the sim's counter stands
+    /// still and its frequency is unknown: all in ticks.
+    #[test]
+    fn a_create_leaves_its_phases_in_the_store() {
+        let (xen, disk) = (sim(), ramdisk());
+        let mut ts = toolstack(&xen, &disk);
+        let id = ts.create("guest", &[], true).unwrap();
+        let phases = "config 0, image 0, dt 0, createdomain 0, domctls 0, populate 0, evtchn+params 0, \
+                      magic 0, kernel 0, dtb 0, vcpu 0, console 0, xenstore 0";
+        assert_eq!(timing(&mut ts, id), format!("guest {id} paused 0 ticks: {phases}"));
+        let two = ts.create("guest", &["name=two".into()], false).unwrap();
+        assert_eq!(timing(&mut ts, two), format!("guest {two} running 0 ticks: {phases}, unpause 0"));
+        let vm = read(&mut ts, &format!("/local/domain/{id}/vm")).unwrap();
+        ts.destroy(id).unwrap();
+        assert!(read(&mut ts, &format!("{vm}/{TIMING_KEY}")).is_err(), "it goes with the domain");
     }
 }

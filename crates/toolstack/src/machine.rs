@@ -68,12 +68,19 @@ pub trait Machine: RingHost + GuestMemory + Sized {
     /// Milliseconds since some fixed point (bounded waits).
     fn now_ms(&self) -> u64;
     /// Called while the toolstack waits for other domains (a backend):
-    /// on a real machine they act through their rings and there is
-    /// nothing to do; a simulation plays them here.
+    /// on a real machine they act through their rings (the kernel reads
+    /// Xen's serial input here, which cannot wait); a simulation plays
+    /// them here.
     fn while_waiting(&mut self, _store: &mut Daemon<Self::Page>) {}
     /// Makes the event loop see `VIRQ_DOM_EXC` once more (after
     /// [`Machine::wait_dom_exc`] took one that was not only ours).
     fn requeue_dom_exc(&mut self);
-    /// A free-running counter (entropy for UUIDs).
+    /// A free-running counter (entropy for UUIDs, timing a create's
+    /// phases).
     fn counter(&self) -> u64;
+    /// Ticks per second of [`Machine::counter`]; 0 if unknown (a
+    /// create's phases are then shown in ticks).
+    fn counter_hz(&self) -> u64 {
+        0
+    }
 }

@@ -25,6 +25,9 @@ pub trait GuestMemory {
     fn write(&mut self, dom: DomId, gpa: u64, data: &[u8]) -> Result<(), Errno>;
     /// Zeroes `len` bytes at `gpa`.
     fn zero(&mut self, dom: DomId, gpa: u64, len: u64) -> Result<(), Errno>;
+    /// Called as the build enters `step` (for timing the phases of a
+    /// create, see [`crate::timing`]); does nothing by default.
+    fn step(&mut self, _step: Step) {}
 }
 
 /// The steps, named in error messages.
@@ -50,6 +53,26 @@ pub enum Step {
     Irqs,
     AssignDevice,
     VcpuContext,
+}
+
+impl Step {
+    /// A short name for the phase of a build the step starts (timings).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Step::Kernel | Step::Layout => "image",
+            Step::DeviceTree => "dt",
+            Step::CreateDomain => "createdomain",
+            Step::MaxVcpus | Step::AddressSize | Step::MaxMem | Step::PagingPool => "domctls",
+            Step::PopulateRam | Step::PopulateMagic => "populate",
+            Step::EventChannels | Step::HvmParams => "evtchn+params",
+            Step::ClearMagic => "magic",
+            Step::LoadKernel => "kernel",
+            Step::LoadRamdisk => "ramdisk",
+            Step::LoadDtb => "dtb",
+            Step::Iomem | Step::Irqs | Step::AssignDevice => "passthrough",
+            Step::VcpuContext => "vcpu",
+        }
+    }
 }
 
 impl fmt::Display for Step {
@@ -153,8 +176,10 @@ where
     X: Domctls + Physmap + EventChannels + HvmParams,
     M: GuestMemory,
 {
+    mem.step(Step::Kernel);
     let (hdr, kernel) = image::load(spec.kernel).map_err(|e| fail(Step::Kernel, Cause::Image(e)))?;
     let layout = layout::plan(spec, &hdr, kernel.len()).map_err(|e| fail(Step::Layout, Cause::Layout(e)))?;
+    mem.step(Step::DeviceTree);
     if let Some(p) = spec.partial_dt {
         fdt::check_partial(p).map_err(|e| fail(Step::DeviceTree, Cause::Other(e.to_string())))?;
     }
@@ -172,6 +197,7 @@ where
         max_maptrack_frames: spec.max_maptrack_frames,
         ..DomainConfig::default()
     };
+    mem.step(Step::CreateDomain);
     let domid = x.create_domain(&cfg).map_err(|e| fail(Step::CreateDomain, Cause::Xen(e)))?;
     match populate_and_load(x, mem, spec, domid, &layout, &kernel, &dtb, backend) {
         Ok(b) => Ok(b),
@@ -199,16 +225,19 @@ where
     M: GuestMemory,
 {
     let xe = |step| move |e: Errno| fail(step, Cause::Xen(e));
+    mem.step(Step::MaxVcpus);
     x.set_max_vcpus(d, spec.vcpus).map_err(xe(Step::MaxVcpus))?;
     x.set_address_size(d, 64).map_err(xe(Step::AddressSize))?;
     let maxmem = spec.max_memory_mib.max(spec.memory_mib);
     x.set_max_mem(d, maxmem * 1024 + 1024).map_err(xe(Step::MaxMem))?;
     x.set_paging_mempool(d, paging_pool_bytes(maxmem, spec.vcpus)).map_err(xe(Step::PagingPool))?;
+    mem.step(Step::PopulateRam);
     for &(base, size) in &layout.banks {
         populate(x, d, base >> 12, size >> 12).map_err(xe(Step::PopulateRam))?;
     }
     let magic = g::GUEST_MAGIC_BASE >> 12;
     populate(x, d, magic, g::NR_MAGIC_PAGES).map_err(xe(Step::PopulateMagic))?;
+    mem.step(Step::EventChannels);
     let console_port = x.alloc_unbound(d, backend).map_err(xe(Step::EventChannels))?;
     let store_port = x.alloc_unbound(d, backend).map_err(xe(Step::EventChannels))?;
     let (console_gfn, store_gfn) = (magic + g::CONSOLE_PFN_OFFSET, magic + g::XENSTORE_PFN_OFFSET);
@@ -221,12 +250,19 @@ where
     ] {
         x.set_param(d, i, v).map_err(xe(Step::HvmParams))?;
     }
+    mem.step(Step::ClearMagic);
     mem.zero(d, g::GUEST_MAGIC_BASE, g::NR_MAGIC_PAGES << 12).map_err(xe(Step::ClearMagic))?;
+    mem.step(Step::LoadKernel);
     mem.write(d, layout.kernel_base, kernel).map_err(xe(Step::LoadKernel))?;
     if let (Some(rd), Some((base, _))) = (spec.ramdisk, layout.initrd) {
+        mem.step(Step::LoadRamdisk);
         mem.write(d, base, rd).map_err(xe(Step::LoadRamdisk))?;
     }
+    mem.step(Step::LoadDtb);
     mem.write(d, layout.dtb_base, dtb).map_err(xe(Step::LoadDtb))?;
+    if !(spec.iomem.is_empty() && spec.irqs.is_empty() && spec.dtdev.is_empty()) {
+        mem.step(Step::Iomem);
+    }
     for io in spec.iomem {
         x.iomem_permission(d, io.mfn, io.nr, true).map_err(xe(Step::Iomem))?;
         x.memory_mapping(d, io.gfn, io.mfn, io.nr, true).map_err(xe(Step::Iomem))?;
@@ -238,6 +274,7 @@ where
     for path in spec.dtdev {
         x.assign_dt_device(d, path).map_err(xe(Step::AssignDevice))?;
     }
+    mem.step(Step::VcpuContext);
     let mut regs = VcpuGuestCoreRegs {
         x: [0; 31],
         pc64: layout.kernel_base,

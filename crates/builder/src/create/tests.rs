@@ -318,3 +318,54 @@ fn pool_and_spis() {
     assert_eq!(nr_spis(&[]), 0);
     assert_eq!(nr_spis(&[33, 40]), 9);
 }
+
+/// Guest memory that records the steps the build reports and where it
+/// writes.
+#[derive(Default)]
+struct Steps(Vec<Step>, Vec<(Step, u64)>);
+
+impl GuestMemory for Steps {
+    fn write(&mut self, _: DomId, gpa: u64, _: &[u8]) -> Result<(), Errno> {
+        self.1.push((*self.0.last().unwrap(), gpa));
+        Ok(())
+    }
+    fn zero(&mut self, d: DomId, gpa: u64, _: u64) -> Result<(), Errno> {
+        self.write(d, gpa, &[])
+    }
+    fn step(&mut self, step: Step) {
+        self.0.push(step);
+    }
+}
+
+#[test]
+fn steps_are_reported_in_order_before_their_work() {
+    let (k, rd) = (kernel(), [9u8; 3000]);
+    let mut mem = Steps::default();
+    let b = build(&Sim::default(), &mut mem, &spec(&k, &rd, &[], &[]), 0).unwrap();
+    use Step::{ClearMagic, LoadDtb, LoadKernel, LoadRamdisk, VcpuContext};
+    let want = [
+        Step::Kernel,
+        Step::DeviceTree,
+        Step::CreateDomain,
+        Step::MaxVcpus,
+        Step::PopulateRam,
+        Step::EventChannels,
+        ClearMagic,
+        LoadKernel,
+        LoadRamdisk,
+        LoadDtb,
+        VcpuContext,
+    ];
+    assert_eq!(mem.0, want, "no passthrough: no passthrough step");
+    let (kb, (rb, _)) = (b.layout.kernel_base, b.layout.initrd.unwrap());
+    assert_eq!(
+        mem.1,
+        [(ClearMagic, g::GUEST_MAGIC_BASE), (LoadKernel, kb), (LoadRamdisk, rb), (LoadDtb, b.layout.dtb_base)]
+    );
+    let tags: Vec<&str> = mem.0.iter().map(|s| s.tag()).collect();
+    assert_eq!(tags[..5], ["image", "dt", "createdomain", "domctls", "populate"]);
+    let io = [Iomem { mfn: 0x9000, nr: 1, gfn: 0x9000 }];
+    let mut mem = Steps::default();
+    build(&Sim::default(), &mut mem, &spec(&k, &rd, &io, &[]), 0).unwrap();
+    assert_eq!(mem.0[mem.0.len() - 2..], [Step::Iomem, VcpuContext]);
+}
