@@ -21,6 +21,7 @@ mod linux_guest;
 mod passthrough;
 mod qemu;
 mod setup;
+mod soak;
 mod stats;
 mod util;
 
@@ -73,6 +74,13 @@ enum Cmd {
     /// Print figures.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
+    /// Create/destroy cycles mixing guests, devices and endings; prints what
+    /// Dom0 and the driver domain hold before and after, fails on drift.
+    Soak {
+        /// Cycles after the warm-up.
+        #[arg(long, default_value_t = 100)]
+        cycles: usize,
+    },
 }
 
 fn main() -> Result<()> {
@@ -91,6 +99,7 @@ fn main() -> Result<()> {
         Cmd::Lint => lint(),
         Cmd::Fuzz { seconds, target } => fuzz::run(seconds, target.as_deref()),
         Cmd::Bench(b) => bench::run(b),
+        Cmd::Soak { cycles } => soak::run(cycles),
     }
 }
 

@@ -10,6 +10,7 @@
 mod config;
 pub mod reference;
 mod session;
+pub mod soak;
 
 pub use config::QemuConfig;
 pub use session::{Session, FATAL_PATTERNS};
