@@ -1,7 +1,7 @@
 //! Boot sequence and the event loop.
 
 use crate::arch::{boot, entry};
-use crate::boot::{describe_platform, Boot};
+use crate::boot::{summarize_platform, Boot};
 use crate::terminal::{self, PROMPT};
 use crate::{bootdisk, cmds, console, evtchn, gnttab, heap, irq, mm, ts, xen::xen};
 use alloc::string::String;
@@ -55,7 +55,7 @@ extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
         log::error!("{e}");
     }
     let boot = Boot { platform, interface_error };
-    describe_platform(&boot.platform);
+    summarize_platform(&boot.platform);
     init_xen_interfaces(&boot.platform);
     let xen_version = xen().version().map_or_else(|_| String::from("4.17"), |(a, b)| alloc::format!("{a}.{b}"));
     ts::init(
