@@ -136,7 +136,10 @@ pub fn attach<Y: System>(sys: &mut Y, id: DeviceId, req: &Request) -> Result<Plu
 pub fn release<Y: System>(sys: &mut Y, p: &Plugged) {
     if sys.net_exists(&p.ifname) {
         if let Err(e) = sys.bridge_remove(&p.bridge, &p.ifname) {
-            log::warn!("taking {} off {}: {e}", p.ifname, p.bridge);
+            // Netback may remove it between the check and the command.
+            if sys.net_exists(&p.ifname) {
+                log::warn!("taking {} off {}: {e}", p.ifname, p.bridge);
+            }
         }
     }
 }

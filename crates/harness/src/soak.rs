@@ -199,6 +199,9 @@ impl<'a> Soak<'a> {
     fn attach(&mut self, dom: &str) -> Result<()> {
         self.s.send_line(&format!("console {dom}"))?;
         self.s.expect("\r\n", CMD)?;
+        // What is typed before the attachment takes effect goes to
+        // thindom's own line editor: give it a moment (and see `sh`).
+        std::thread::sleep(Duration::from_millis(500));
         Ok(())
     }
 
@@ -211,11 +214,28 @@ impl<'a> Soak<'a> {
 
     /// Runs `line` in the attached Linux shell; its output (between
     /// markers the shell computes).
+    ///
+    /// Typed input can be lost on the way (the console changing hands, a
+    /// loaded host): if the first marker does not come, Ctrl-C clears the
+    /// line and it is typed again (3 attempts).
     fn sh(&mut self, line: &str) -> Result<String> {
         static N: AtomicU32 = AtomicU32::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        self.s.send_line(&format!("echo B$((5000+{n})); {line}; echo M$((3000+{n}))"))?;
-        let out = self.s.expect(&format!("\nM{}", 3000 + n), CMD)?.replace('\r', "");
+        let mut n = 0;
+        for attempt in 0..3 {
+            if attempt > 0 {
+                self.s.send_raw(&[0x03])?;
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            n = N.fetch_add(1, Ordering::Relaxed);
+            self.s.send_line(&format!("echo B$((5000+{n})); {line}; echo M$((3000+{n}))"))?;
+            if self.s.expect(&format!("\nB{}", 5000 + n), Duration::from_secs(20)).is_ok() {
+                break;
+            }
+            if attempt == 2 {
+                bail!("the attached shell did not run {line:?} (3 attempts)");
+            }
+        }
+        let out = format!("B{}{}", 5000 + n, self.s.expect(&format!("\nM{}", 3000 + n), CMD)?).replace('\r', "");
         let begin = format!("B{}\n", 5000 + n);
         let from = out.rfind(&begin).map_or(0, |i| i + begin.len());
         let to = out.rfind(&format!("M{}", 3000 + n)).unwrap_or(out.len()).max(from);
