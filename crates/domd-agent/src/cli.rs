@@ -1,6 +1,7 @@
 //! Command-line options.
 
 use crate::linux::XENBUS_DEVICE;
+pub use crate::net::BridgeConf;
 
 /// What `--help` prints.
 pub const USAGE: &str = "\
@@ -28,41 +29,6 @@ Logs to stderr; prints 'domd-agent: ready (domain N)' once watching.
 /// The kernel command-line parameter naming a bridge (same syntax as
 /// `--bridge`).
 pub const CMDLINE_BRIDGE: &str = "domd_agent.bridge=";
-
-/// A bridge made at start, and the driver domain's own address on it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BridgeConf {
-    pub name: String,
-    /// `ADDR/PREFIX`, IPv4 or IPv6.
-    pub addr: Option<String>,
-}
-
-impl BridgeConf {
-    /// `NAME[:ADDR/PREFIX]` (the first `:` separates; IPv6 addresses have
-    /// more).
-    pub fn parse(s: &str) -> Result<BridgeConf, String> {
-        let (name, addr) = match s.split_once(':') {
-            Some((n, a)) => (n, Some(a)),
-            None => (s, None),
-        };
-        if !crate::net::is_ifname(name) {
-            return Err(format!("bridge {:?}: not an interface name", crate::bounded(name, 32)));
-        }
-        let addr = addr
-            .map(|a| {
-                let (ip, prefix) = a.split_once('/').ok_or_else(|| format!("bridge {name}: {a:?} has no /PREFIX"))?;
-                let ip: std::net::IpAddr =
-                    ip.parse().map_err(|_| format!("bridge {name}: {ip:?} is not an address"))?;
-                let max = if ip.is_ipv4() { 32 } else { 128 };
-                match crate::scope::canonical_number::<u8>(prefix) {
-                    Some(p) if p <= max => Ok(format!("{ip}/{p}")),
-                    _ => Err(format!("bridge {name}: prefix {prefix:?} is not in 0..={max}")),
-                }
-            })
-            .transpose()?;
-        Ok(BridgeConf { name: name.to_string(), addr })
-    }
-}
 
 /// The bridges a kernel command line names (`domd_agent.bridge=`).
 pub fn bridges_from_cmdline(cmdline: &str) -> Result<Vec<BridgeConf>, String> {

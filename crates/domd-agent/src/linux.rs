@@ -2,7 +2,7 @@
 //! `losetup`, `brctl` and `ip`. Nothing here decides anything; `main.rs`
 //! hands these to the [`crate::Agent`].
 
-use crate::cli::BridgeConf;
+use crate::net::BridgeConf;
 use crate::system::{parse_free_loop, FileKind, System};
 use crate::xenbus::StreamTransport;
 use std::fs::{File, OpenOptions};

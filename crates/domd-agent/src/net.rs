@@ -144,6 +144,41 @@ pub fn release<Y: System>(sys: &mut Y, p: &Plugged) {
     }
 }
 
+/// A bridge made at start, and the driver domain's own address on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BridgeConf {
+    pub name: String,
+    /// `ADDR/PREFIX`, IPv4 or IPv6.
+    pub addr: Option<String>,
+}
+
+impl BridgeConf {
+    /// `NAME[:ADDR/PREFIX]` (the first `:` separates; IPv6 addresses have
+    /// more).
+    pub fn parse(s: &str) -> Result<BridgeConf, String> {
+        let (name, addr) = match s.split_once(':') {
+            Some((n, a)) => (n, Some(a)),
+            None => (s, None),
+        };
+        if !is_ifname(name) {
+            return Err(format!("bridge {:?}: not an interface name", crate::bounded(name, 32)));
+        }
+        let addr = addr
+            .map(|a| {
+                let (ip, prefix) = a.split_once('/').ok_or_else(|| format!("bridge {name}: {a:?} has no /PREFIX"))?;
+                let ip: std::net::IpAddr =
+                    ip.parse().map_err(|_| format!("bridge {name}: {ip:?} is not an address"))?;
+                let max = if ip.is_ipv4() { 32 } else { 128 };
+                match crate::scope::canonical_number::<u8>(prefix) {
+                    Some(p) if p <= max => Ok(format!("{ip}/{p}")),
+                    _ => Err(format!("bridge {name}: prefix {prefix:?} is not in 0..={max}")),
+                }
+            })
+            .transpose()?;
+        Ok(BridgeConf { name: name.to_string(), addr })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -249,6 +249,11 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
             .map_err(xs("writing device", &be))
     }
 
+    /// Domain `id`'s devices of `kind` (none if it is not ours).
+    pub(crate) fn devices_of(&self, id: DomId, kind: Kind) -> Vec<Device> {
+        self.doms.get(&id).map(|d| d.devices.iter().filter(|x| x.kind == kind).cloned().collect()).unwrap_or_default()
+    }
+
     /// Reads a node as text (`None`: absent or unreadable).
     pub(crate) fn read_text(&mut self, path: &str) -> Option<String> {
         let v = self.store.read(&mut self.machine, path).ok()?;

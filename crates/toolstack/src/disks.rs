@@ -98,12 +98,8 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
 
     /// The disks of `id` as `block-list` shows them.
     pub fn block_rows(&mut self, id: DomId) -> Vec<BlockRow> {
-        let devs: Vec<Device> = self
-            .doms
-            .get(&id)
-            .map(|d| d.devices.iter().filter(|x| x.kind == Kind::Vbd).cloned().collect())
-            .unwrap_or_default();
-        devs.into_iter()
+        self.devices_of(id, Kind::Vbd)
+            .into_iter()
             .map(|d| {
                 let fe = d.frontend_path();
                 let mut num =

@@ -204,12 +204,8 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
 
     /// The interfaces of `id` as `network-list` shows them.
     pub fn nic_rows(&mut self, id: DomId) -> Vec<NicRow> {
-        let devs: Vec<Device> = self
-            .doms
-            .get(&id)
-            .map(|d| d.devices.iter().filter(|x| x.kind == Kind::Vif).cloned().collect())
-            .unwrap_or_default();
-        devs.into_iter()
+        self.devices_of(id, Kind::Vif)
+            .into_iter()
             .map(|d| {
                 let fe = d.frontend_path();
                 let mut num =

@@ -1,66 +1,17 @@
 //! Boot, console, and the test actions.
 
-use crate::xen::{xen, yield_until};
+use crate::console::{console, Console};
+use crate::store::Store;
+use crate::xen::{clear_pending, xen, SHARED_INFO};
 use aarch64_rt::heap::{CountingHeap, StaticArena};
 use aarch64_rt::{entry, mmu, trap};
-use core::fmt::Write;
-use xen_abi::io::console as cons;
 use xen_abi::{arch_arm as g, hvm, sched, DOMID_SELF};
-use xen_hyp::{EventChannels, HvmParams, SharedInfo};
-use xencons::{RingPage, SharedPage as Shared};
+use xen_hyp::HvmParams;
+use xencons::SharedPage as Shared;
 
 #[global_allocator]
 static HEAP: CountingHeap = CountingHeap::new();
 static ARENA: StaticArena<{ 128 * 1024 }> = StaticArena::new();
-
-/// The PV console (address of the ring page and its event channel).
-static mut CONSOLE: (usize, u32) = (0, 0);
-
-/// How long output waits for room in the console ring before it is
-/// dropped (Dom0 drains it on every notification; a Dom0 busy elsewhere,
-/// or replaying a 64 KiB log to the serial line, may take a while).
-const CONSOLE_WAIT_SECS: u64 = 20;
-
-/// The console ring page and its event channel (0 before boot set them).
-pub fn console() -> (usize, u32) {
-    // SAFETY: set once during boot before any output, read-only after.
-    unsafe { CONSOLE }
-}
-
-/// Writes to the PV console ring, waiting while it is full.
-pub struct Console;
-
-impl Console {
-    /// Writes raw bytes (they need not be UTF-8).
-    pub fn write_bytes(&mut self, bytes: &[u8]) -> core::fmt::Result {
-        let (addr, port) = console();
-        if addr == 0 {
-            return Ok(());
-        }
-        // SAFETY: the console page is RAM of ours, mapped for our lifetime.
-        let page = unsafe { Shared::new(addr) };
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let n = xencons::write_output(&page, rest).map_err(|_| core::fmt::Error)?;
-            let _ = xen().send(port);
-            rest = &rest[n..];
-            if n == 0 {
-                let full = || {
-                    let (p, c) = (page.load(cons::OUT_PROD), page.load(cons::OUT_CONS));
-                    p.wrapping_sub(c) >= cons::OUT_SIZE
-                };
-                yield_until(|| !full(), CONSOLE_WAIT_SECS).map_err(|_| core::fmt::Error)?;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Write for Console {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        self.write_bytes(s.as_bytes())
-    }
-}
 
 fn shutdown(reason: u32) -> ! {
     loop {
@@ -86,7 +37,7 @@ extern "C" fn rust_start(dtb: usize, _base: usize, _bad: usize) -> ! {
     let param = |i| xen().get_param(DOMID_SELF, i).unwrap_or(0);
     let (con_pfn, con_port) = (param(hvm::HVM_PARAM_CONSOLE_PFN), param(hvm::HVM_PARAM_CONSOLE_EVTCHN));
     // SAFETY: single-threaded boot, before any output.
-    unsafe { CONSOLE = ((con_pfn << 12) as usize, con_port as u32) };
+    unsafe { crate::console::set((con_pfn << 12) as usize, con_port as u32) };
     // SAFETY: Xen passes the DTB address in x0; the builder puts the DTB in
     // RAM, which is mapped; its header gives the size.
     let head = unsafe { core::slice::from_raw_parts(dtb as *const u8, 8) };
@@ -137,8 +88,6 @@ extern "C" fn rust_start(dtb: usize, _base: usize, _bad: usize) -> ! {
     }
 }
 
-pub type Store = xenstore::client::Client<crate::store::Ring>;
-
 fn store_checks(pfn: u64, port: u32) -> Option<Store> {
     if pfn == 0 {
         say!("testguest: no xenstore");
@@ -169,14 +118,6 @@ fn store_checks(pfn: u64, port: u32) -> Option<Store> {
         Err(e) => say!("testguest: xenstore read of Dom0's name refused: {e}"),
     }
     Some(s)
-}
-
-/// This page is replaced by Xen's shared info (event pending bits).
-static SHARED_INFO: SharedInfo = SharedInfo::new();
-
-/// Clears Xen's pending bit of `port` (2-level event channels).
-fn clear_pending(port: u32) {
-    SHARED_INFO.take_pending(port);
 }
 
 /// The PV control interface, as Linux's `drivers/xen/manage.c` does it:
@@ -247,20 +188,6 @@ fn echo(mut store: Option<(Store, u32)>) -> ! {
             } else if line.len() < 256 {
                 line.push(b as char);
             }
-        }
-    }
-}
-
-/// Sleeps for good: `SCHEDOP_poll` on `ports`, their pending bits cleared
-/// each time (with shared info mapped; without it, yields).
-pub fn idle(ports: &[u32]) -> ! {
-    let blocking = xen().add_to_physmap(xen_abi::memory::XENMAPSPACE_SHARED_INFO, 0, SHARED_INFO.pfn()).is_ok();
-    loop {
-        if blocking {
-            ports.iter().for_each(|&p| clear_pending(p));
-            let _ = xen().poll(ports, 0);
-        } else {
-            let _ = xen().yield_cpu();
         }
     }
 }

@@ -22,10 +22,12 @@ extern crate alloc;
 macro_rules! say {
     ($($a:tt)*) => {{
         use core::fmt::Write as _;
-        let _ = writeln!(crate::guest::Console, $($a)*);
+        let _ = writeln!(crate::console::Console, $($a)*);
     }};
 }
 
+#[cfg(target_os = "none")]
+mod console;
 #[cfg(target_os = "none")]
 mod guest;
 #[cfg(target_os = "none")]

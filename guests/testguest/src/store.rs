@@ -112,3 +112,6 @@ pub fn connect(addr: usize, port: u32) -> Client<Ring> {
     let page = unsafe { SharedPage::new(addr) };
     Client::new(Ring { page, port, inbuf: Vec::new() })
 }
+
+/// A XenStore client over the guest's ring.
+pub type Store = xenstore::client::Client<crate::store::Ring>;

@@ -35,7 +35,9 @@
 mod misuse;
 mod raw;
 
-use crate::guest::{console, idle, Console, Store};
+use crate::console::{console, Console};
+use crate::store::Store;
+use crate::xen::idle;
 use crate::xen::{xen, yield_until};
 use alloc::format;
 use alloc::vec::Vec;
