@@ -224,6 +224,13 @@ fn observations(me: u16, peer: u16, flooded: bool) -> Vec<String> {
 /// Checks a hostile guest's replayed console: every observation, the
 /// outstanding-request quota, and how its store ring broke (`broke`).
 fn check_guest(s: &Session, text: &str, me: u16, peer: u16, broke: &str, flooded: bool) {
+    // Committing the transaction whose read and write were refused is OK,
+    // or EAGAIN when Dom0 wrote the peer's data/secret meanwhile: as in C
+    // xenstored, the nodes a transaction looked at count even when access
+    // to them was refused (it commits nothing either way).
+    let text =
+        text.replace("hostile: TRANSACTION_END of it with T: EAGAIN\n", "hostile: TRANSACTION_END of it with T: OK\n");
+    let text = text.as_str();
     let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
     let mut wanted = observations(me, peer, flooded);
     wanted.push(broke.to_string());
