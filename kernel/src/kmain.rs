@@ -3,7 +3,7 @@
 use crate::arch::{boot, entry};
 use crate::boot::{summarize_platform, Boot};
 use crate::terminal::{self, PROMPT};
-use crate::{bootdisk, cmds, console, evtchn, gnttab, heap, irq, mm, ts, xen::xen};
+use crate::{bootdisk, cmds, console, evtchn, gnttab, heap, input, irq, mm, ts, xen::xen};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -203,14 +203,10 @@ fn shell_loop(boot: &Boot) -> ! {
     println!("Type 'help' for commands.");
     let mut ed = LineEditor::new(PROMPT);
     crate::print!("{PROMPT}");
-    let mut buf = [0u8; 64];
     let mut rr = RoundRobin::new();
     loop {
-        let n = xen().console_read(&mut buf).unwrap_or(0);
-        if n > 0 {
-            if !terminal::typed(&buf[..n]) {
-                feed_shell(boot, &mut ed, &buf[..n]);
-            }
+        input::drain();
+        if take_input(boot, &mut ed) {
             continue;
         }
         // Without VIRQ_CONSOLE, come back every 10 ms to poll for input.
@@ -219,9 +215,39 @@ fn shell_loop(boot: &Boot) -> ! {
     }
 }
 
-fn feed_shell(boot: &Boot, ed: &mut LineEditor, bytes: &[u8]) {
+/// Gives queued input to the attached guest or the shell, a piece at a
+/// time: after a command (which may attach) or Ctrl-] (which detaches)
+/// the rest goes where the terminal now points. Returns whether any byte
+/// was taken (none: nothing typed, or the guest's queue is full until it
+/// reads).
+fn take_input(boot: &Boot, ed: &mut LineEditor) -> bool {
+    let mut buf = [0u8; 64];
+    let n = input::peek(&mut buf);
+    if n == 0 {
+        return false;
+    }
+    let used = match terminal::attached() {
+        Some(_) => terminal::typed(&buf[..n]),
+        None => feed_shell(boot, ed, &buf[..n]),
+    };
+    input::consume(used);
+    if used == 0 && terminal::attached().is_some() {
+        // The guest reads nothing and its queue is full: Ctrl-] typed
+        // behind what waits still detaches (what waits is dropped).
+        if let Some(i) = input::find(shell::terminal::DETACH) {
+            input::consume(i + 1);
+            terminal::detach("detached from the console");
+            return true;
+        }
+    }
+    used > 0
+}
+
+/// Feeds typed bytes to the line editor up to the end of the first line
+/// run as a command; returns how many bytes it took.
+fn feed_shell(boot: &Boot, ed: &mut LineEditor, bytes: &[u8]) -> usize {
     let mut out = console::writer();
-    for &b in bytes {
+    for (i, &b) in bytes.iter().enumerate() {
         match ed.feed(b, &mut out) {
             Event::None => {}
             Event::Interrupt => crate::print!("{PROMPT}"),
@@ -232,9 +258,11 @@ fn feed_shell(boot: &Boot, ed: &mut LineEditor, bytes: &[u8]) {
                 if terminal::attached().is_none() {
                     crate::print!("{PROMPT}");
                 }
+                return i + 1;
             }
         }
     }
+    bytes.len()
 }
 
 #[panic_handler]

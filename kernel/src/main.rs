@@ -36,6 +36,8 @@ mod gnttab;
 #[cfg(target_os = "none")]
 mod heap;
 #[cfg(target_os = "none")]
+mod input;
+#[cfg(target_os = "none")]
 mod irq;
 #[cfg(target_os = "none")]
 mod kmain;

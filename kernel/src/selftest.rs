@@ -2,12 +2,13 @@
 //! command): [`KDom0`] forwards each operation to the kernel's registries
 //! and Xen; [`Lines`] prints each line as it comes.
 
+use crate::xen::Hyp;
 use crate::{console, evtchn, gnttab, irq, mm, ts, xen::xen};
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use core::sync::atomic::Ordering;
 use xen_abi::DomId;
-use xen_hyp::{hvc::Hvc, Errno, GrantError as HypGrantError, Xen};
+use xen_hyp::{Errno, GrantError as HypGrantError};
 use xen_mm::{ForeignError, GrantError, Mapping, Page, SharedMem};
 
 /// Dom0 as the kernel runs it.
@@ -26,12 +27,12 @@ impl core::fmt::Write for Lines {
 }
 
 impl ::selftest::Dom0 for KDom0 {
-    type Xen = Xen<Hvc>;
+    type Xen = Hyp;
     type Page = Box<Page>;
     type GrantMap = gnttab::GrantMap;
     type Mem = SharedMem;
 
-    fn xen(&self) -> &Xen<Hvc> {
+    fn xen(&self) -> &Hyp {
         xen()
     }
     fn debug_keys(&self, keys: &[u8]) -> Result<(), Errno> {

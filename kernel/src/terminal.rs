@@ -59,14 +59,15 @@ pub fn detach(reason: &str) {
     }
 }
 
-/// Bytes typed: `false` if they are the shell's; otherwise queued for the
-/// attached guest (up to Ctrl-], which detaches) and given as its ring
-/// has room.
-pub fn typed(bytes: &[u8]) -> bool {
+/// Bytes typed while attached: queued for the guest up to Ctrl-] (which
+/// detaches) as far as there is room, and given as its ring has room.
+/// Returns how many bytes were taken: 0 if the shell has them (not
+/// attached) or the guest's queue is full (they wait in `input`).
+pub fn typed(bytes: &[u8]) -> usize {
     let mut t = TERM.lock();
-    let what = t.typed(bytes);
+    let (what, used) = t.typed(bytes);
     if what == Typed::Shell {
-        return false;
+        return 0;
     }
     if let Some(id) = t.attached() {
         t.flush_input(|b| ts::with(|ts| ts.console_input(id, b)).unwrap_or(0));
@@ -75,5 +76,5 @@ pub fn typed(bytes: &[u8]) -> bool {
     if what == Typed::Detached {
         detach("detached from the console");
     }
-    true
+    used
 }

@@ -4,13 +4,14 @@
 
 use crate::arch::cpu;
 use crate::guestmem::ForeignWriter;
+use crate::xen::Hyp;
 use crate::{console, evtchn, gnttab, mm, xen::xen};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 use toolstack::{BootDisk, HostInfo, Machine, Toolstack};
 use xen_abi::DomId;
-use xen_hyp::{hvc::Hvc, Errno, Xen};
+use xen_hyp::Errno;
 use xen_mm::{Mapping, SharedMem};
 use xencons::{RingHost, RingPage};
 
@@ -124,7 +125,7 @@ impl Machine for KMachine {
 }
 
 /// The toolstack as the kernel runs it.
-pub type Ts = Toolstack<'static, Xen<Hvc>, KMachine>;
+pub type Ts = Toolstack<'static, Hyp, KMachine>;
 
 static TS: spin::Mutex<Option<Ts>> = spin::Mutex::new(None);
 

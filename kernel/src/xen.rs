@@ -1,12 +1,34 @@
-//! The kernel's global handle to Xen (over `xen_hyp::hvc::Hvc`).
+//! The kernel's global handle to Xen: `xen_hyp::hvc::Hvc`, with a hook
+//! that reads Dom0's serial input out of Xen between hypercalls
+//! (`input::after_hypercall`), so a long command loses no typed byte.
 
-pub use xen_hyp::hvc::Hvc;
-use xen_hyp::Xen;
+use xen_abi::{console::CONSOLEIO_READ, hypercall::CONSOLE_IO};
+use xen_hyp::{hvc::Hvc, Hypercall, Xen};
 
-static XEN: Xen<Hvc> = Xen::new(Hvc);
+/// `hvc`, then a look at Xen's input buffer when one is due.
+#[derive(Debug, Clone, Copy)]
+pub struct Hook;
+
+// SAFETY: `call` performs exactly the hypercall asked for (by `Hvc`);
+// what follows it is a separate, complete `CONSOLEIO_read`.
+unsafe impl Hypercall for Hook {
+    unsafe fn call(&self, op: u64, args: [u64; 5]) -> i64 {
+        // SAFETY: the caller's guarantee, passed on.
+        let r = unsafe { Hvc.call(op, args) };
+        if !(op == CONSOLE_IO && args[0] == CONSOLEIO_READ) {
+            crate::input::after_hypercall();
+        }
+        r
+    }
+}
+
+/// The hypercalls the kernel makes.
+pub type Hyp = Xen<Hook>;
+
+static XEN: Hyp = Xen::new(Hook);
 
 /// The kernel's handle to Xen.
-pub fn xen() -> &'static Xen<Hvc> {
+pub fn xen() -> &'static Hyp {
     &XEN
 }
 

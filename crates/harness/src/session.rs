@@ -179,6 +179,28 @@ impl Session {
         Ok(())
     }
 
+    /// Sends `bytes` as a terminal pastes them over a serial line of
+    /// `baud` (10 bits a byte): in one go, at the line's rate.
+    pub fn send_paced(&mut self, bytes: &[u8], baud: u32) -> Result<()> {
+        let start = Instant::now();
+        let mut sent = 0;
+        while sent < bytes.len() {
+            let due = (start.elapsed().as_secs_f64() * f64::from(baud) / 10.0) as usize;
+            let end = due.clamp(sent + 1, bytes.len());
+            self.stdin.write_all(&bytes[sent..end])?;
+            self.stdin.flush()?;
+            sent = end;
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Ok(())
+    }
+
+    /// Sends `bytes` in one write: as fast as QEMU takes them.
+    pub fn send_at_once(&mut self, bytes: &[u8]) -> Result<()> {
+        self.stdin.write_all(bytes)?;
+        Ok(self.stdin.flush()?)
+    }
+
     /// Waits for QEMU to exit (e.g. after `poweroff`); returns whether it
     /// exited within `timeout`.
     pub fn wait_exit(&mut self, timeout: Duration) -> Result<bool> {

@@ -6,6 +6,7 @@
 //! - [`format`]: `xl`-compatible text for `list`, `info`, `version`.
 //! - [`out`]: buffered console output and the log line format.
 //! - [`terminal`]: shell or guest console, queued guest input.
+//! - [`input`]: typed bytes read out of Xen before they are used.
 //!
 //! No I/O here: the kernel feeds bytes in and writes the returned text out,
 //! so everything is tested on the host.
@@ -15,6 +16,7 @@
 extern crate alloc;
 
 pub mod format;
+pub mod input;
 mod line;
 pub mod out;
 pub mod terminal;

@@ -5,7 +5,7 @@ use alloc::string::String;
 use core::fmt::Write;
 
 /// Longest line accepted; further typed characters are dropped (bell).
-pub const MAX_LINE: usize = 512;
+pub const MAX_LINE: usize = 4096;
 /// History entries kept.
 pub const MAX_HISTORY: usize = 32;
 

@@ -1,8 +1,8 @@
 //! Where typed bytes go: the shell, or a guest's console (as
 //! `xl console`; Ctrl-] detaches). Input for a guest is queued here
-//! (bounded) and handed to the guest's ring as it makes room, so a paste
-//! longer than the ring is not cut short; output already shown is
-//! remembered as a log offset.
+//! (bounded, then held back in [`crate::input`]) and handed to the guest's
+//! ring as it makes room, so a paste longer than the ring is not cut
+//! short; output already shown is remembered as a log offset.
 
 use alloc::collections::VecDeque;
 
@@ -29,12 +29,11 @@ pub struct Terminal {
     /// The guest attached, and the console-log offset shown so far.
     attached: Option<(u16, u64)>,
     input: VecDeque<u8>,
-    dropped: u64,
 }
 
 impl Terminal {
     pub const fn new() -> Self {
-        Terminal { attached: None, input: VecDeque::new(), dropped: 0 }
+        Terminal { attached: None, input: VecDeque::new() }
     }
 
     /// Attaches to `dom`'s console, whose log has been shown up to `shown`.
@@ -66,26 +65,29 @@ impl Terminal {
         }
     }
 
-    /// Bytes typed. Attached: queued for the guest up to Ctrl-] (which
-    /// detaches; what follows it is the shell's and is dropped here), at
-    /// most [`INPUT_LIMIT`] held (the excess counted in [`Terminal::dropped`]).
-    pub fn typed(&mut self, bytes: &[u8]) -> Typed {
+    /// Bytes typed; returns what they asked for and how many of them
+    /// were taken. Attached: queued for the guest up to and including
+    /// Ctrl-] (which detaches: what follows is the shell's), as many as
+    /// [`INPUT_LIMIT`] leaves room for; the rest stays with the caller
+    /// until the guest has taken some (backpressure, never a drop).
+    pub fn typed(&mut self, bytes: &[u8]) -> (Typed, usize) {
         if self.attached.is_none() {
-            return Typed::Shell;
+            return (Typed::Shell, 0);
         }
-        let (fwd, det) = match bytes.iter().position(|&b| b == DETACH) {
-            Some(i) => (&bytes[..i], true),
-            None => (bytes, false),
-        };
         let room = INPUT_LIMIT - self.input.len();
-        self.input.extend(&fwd[..fwd.len().min(room)]);
-        self.dropped += fwd.len().saturating_sub(room) as u64;
-        if det {
+        let fits = &bytes[..bytes.len().min(room)];
+        match bytes.iter().position(|&b| b == DETACH) {
             // Flushing what came before Ctrl-] is the caller's, before
             // it detaches.
-            return Typed::Detached;
+            Some(i) if i <= fits.len() => {
+                self.input.extend(&bytes[..i]);
+                (Typed::Detached, i + 1)
+            }
+            _ => {
+                self.input.extend(fits);
+                (Typed::Queued, fits.len())
+            }
         }
-        Typed::Queued
     }
 
     /// Offers the queued input to `give` (the guest's ring), which returns
@@ -109,11 +111,6 @@ impl Terminal {
     pub fn queued(&self) -> usize {
         self.input.len()
     }
-
-    /// Input bytes dropped because more was typed than [`INPUT_LIMIT`].
-    pub fn dropped(&self) -> u64 {
-        self.dropped
-    }
 }
 
 #[cfg(test)]
@@ -124,11 +121,11 @@ mod tests {
     #[test]
     fn input_waits_for_room_and_ctrl_bracket_detaches() {
         let mut t = Terminal::new();
-        assert_eq!(t.typed(b"ls\n"), Typed::Shell);
+        assert_eq!(t.typed(b"ls\n"), (Typed::Shell, 0));
         t.attach(3, 100);
         assert_eq!((t.attached(), t.shown(3), t.shown(4)), (Some(3), Some(100), None));
         let line: Vec<u8> = (0..3000u32).map(|i| b'a' + (i % 26) as u8).collect();
-        assert_eq!(t.typed(&line), Typed::Queued);
+        assert_eq!(t.typed(&line), (Typed::Queued, 3000));
         // A ring with 1024 bytes of room, then none, then room again.
         let mut ring: Vec<u8> = Vec::new();
         let mut room = 1024;
@@ -144,18 +141,29 @@ mod tests {
             b.len()
         });
         assert_eq!(ring, line, "every byte, in order");
-        assert_eq!(t.typed(b"x\x1dy"), Typed::Detached);
+        assert_eq!(t.typed(b"x\x1dy"), (Typed::Detached, 2), "y is the shell's");
         assert_eq!(t.queued(), 1, "what came before Ctrl-] is still to go");
         assert!(t.detach());
         assert!(!t.detach());
     }
 
     #[test]
-    fn queue_is_bounded() {
+    fn a_full_queue_pushes_back_instead_of_dropping() {
         let mut t = Terminal::new();
         t.attach(1, 0);
-        t.typed(&alloc::vec![b'z'; INPUT_LIMIT + 10]);
-        assert_eq!((t.queued(), t.dropped()), (INPUT_LIMIT, 10));
+        assert_eq!(t.typed(&alloc::vec![b'z'; INPUT_LIMIT + 10]), (Typed::Queued, INPUT_LIMIT));
+        assert_eq!(t.typed(b"more"), (Typed::Queued, 0));
+        // Ctrl-] still gets through a full queue.
+        assert_eq!(t.typed(b"\x1d"), (Typed::Detached, 1));
+        assert_eq!(t.typed(b"ab\x1d"), (Typed::Queued, 0), "a and b must wait");
+        let mut room = 2;
+        t.flush_input(|b| {
+            let n = b.len().min(room);
+            room -= n;
+            n
+        });
+        assert_eq!(t.typed(b"ab\x1d"), (Typed::Detached, 3));
+        assert_eq!(t.queued(), INPUT_LIMIT);
         t.set_shown(1, 77);
         assert_eq!(t.shown(1), Some(77));
     }

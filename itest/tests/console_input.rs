@@ -1,0 +1,71 @@
+//! Issue #14, defect 2: typed and pasted input longer than Xen's 128-byte
+//! serial buffer reaches the shell whole, and what follows a command that
+//! attaches or a Ctrl-] that detaches goes where the terminal then points.
+//! (A long line through `console` into Linux: `domains.rs`.)
+#![forbid(unsafe_code)]
+
+mod common;
+
+use common::*;
+
+/// A serial line's rate: how a terminal pastes.
+const BAUD: u32 = 115_200;
+
+/// `n` characters that show any byte lost, doubled or out of order.
+pub fn pattern(n: usize) -> String {
+    let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..n).map(|i| alphabet[(i * 7 + i / 36) % alphabet.len()] as char).collect()
+}
+
+/// Pastes `line` + Enter with `send`, waits for the prompt after it.
+fn paste(s: &mut Vm, text: &str, send: fn(&mut harness::Session, &[u8]) -> anyhow::Result<()>) {
+    let tail: String = text.chars().rev().take(12).collect::<String>().chars().rev().collect();
+    check(s, |s| {
+        send(s, format!("{text}\r").as_bytes())?;
+        s.expect(&format!("{tail}\r\n"), CMD_TIMEOUT)?;
+        s.expect(PROMPT, CMD_TIMEOUT).map(drop)
+    });
+}
+
+#[test]
+fn pasted_lines_reach_the_shell_whole() {
+    let mut s = boot("console-input");
+    for (len, how, send) in [
+        (1000, "paced", (|s, b| s.send_paced(b, BAUD)) as fn(&mut harness::Session, &[u8]) -> anyhow::Result<()>),
+        (1000, "at-once", |s, b| s.send_at_once(b)),
+        (3000, "paced", |s, b| s.send_paced(b, BAUD)),
+    ] {
+        let value = pattern(len);
+        paste(&mut s, &format!("xenstore-write /local/domain/0/paste {value}"), send);
+        let got = cmd(&mut s, "xenstore-read /local/domain/0/paste");
+        ensure_eq(&s, got.trim(), &value, &format!("a {len}-character value pasted {how}"));
+    }
+    // Many lines at once: every command runs, in order.
+    let lines: String = (0..40).map(|i| format!("xenstore-write /local/domain/0/n{i} v{i}\r")).collect();
+    check(&mut s, |s| s.send_at_once(lines.as_bytes()));
+    wait_for(&mut s, "xenstore-write /local/domain/0/n39 v39", CMD_TIMEOUT);
+    wait_for(&mut s, PROMPT, CMD_TIMEOUT);
+    let ls = cmd(&mut s, "xenstore-ls /local/domain/0");
+    for i in 0..40 {
+        ensure(&s, ls.contains(&format!("n{i} = \"v{i}\"")), || format!("n{i} missing:\n{ls}"));
+    }
+}
+
+#[test]
+fn input_after_attach_or_detach_goes_where_the_terminal_points() {
+    let mut s = boot("console-handover");
+    assert!(cmd(&mut s, "create testguest name=one extra=action=echo").contains("Started domain one (id=1)"));
+    wait_for(&mut s, "PV control: watching control/shutdown", GUEST_TIMEOUT);
+    // The command that attaches and the guest's line, in one paste.
+    check(&mut s, |s| s.send_at_once(b"console one\rfirst line for the guest\r"));
+    wait_for(&mut s, "testguest: echo: first line for the guest", CMD_TIMEOUT);
+    // A line for the guest, Ctrl-], and a shell command, in one paste.
+    check(&mut s, |s| s.send_at_once(b"second\r\x1dxenstore-read /local/domain/1/name\r"));
+    wait_for(&mut s, "testguest: echo: second", CMD_TIMEOUT);
+    wait_for(&mut s, "[detached from the console]", CMD_TIMEOUT);
+    let out = wait_for(&mut s, "\r\none\r\n", CMD_TIMEOUT);
+    ensure(&s, out.contains("xenstore-read /local/domain/1/name"), || format!("the shell did not run it: {out}"));
+    wait_for(&mut s, PROMPT, CMD_TIMEOUT);
+    // Nothing typed after Ctrl-] reached the guest.
+    ensure(&s, !s.output().contains("testguest: echo: xenstore-read"), || "the guest got the shell's line".into());
+}
