@@ -68,6 +68,10 @@ enum Cmd {
         /// Seconds per target.
         #[arg(long, default_value_t = 60)]
         seconds: u64,
+        /// Stop a target after this many executions (whichever of
+        /// `--seconds` and `--runs` comes first).
+        #[arg(long)]
+        runs: Option<u64>,
         /// Only this target.
         target: Option<String>,
     },
@@ -97,7 +101,7 @@ fn main() -> Result<()> {
         Cmd::Run(args) => qemu::run_interactive(&args),
         Cmd::Test { host_only, qemu_only, file, filter } => test(host_only, qemu_only, file, filter),
         Cmd::Lint => lint(),
-        Cmd::Fuzz { seconds, target } => fuzz::run(seconds, target.as_deref()),
+        Cmd::Fuzz { seconds, runs, target } => fuzz::run(seconds, runs, target.as_deref()),
         Cmd::Bench(b) => bench::run(b),
         Cmd::Soak { cycles } => soak::run(cycles),
     }
@@ -119,7 +123,7 @@ fn test(host_only: bool, qemu_only: bool, file: Option<String>, filter: Option<S
         lint()?;
         util::banner("host unit tests");
         util::cargo(&["test", "--workspace", "--exclude", "itest"])?;
-        fuzz::run(FUZZ_SECONDS_IN_TEST, None)?;
+        fuzz::run(FUZZ_SECONDS_IN_TEST, None, None)?;
     }
     if !host_only {
         let img = build::build_image(true)?;
