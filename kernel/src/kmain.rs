@@ -6,7 +6,6 @@ use crate::terminal::{self, PROMPT};
 use crate::{bootdisk, cmds, console, evtchn, gnttab, heap, input, irq, mm, ts, xen::xen};
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
 use platform::Platform;
 use shell::{Event, LineEditor};
 use xen_abi::event_channel::{VIRQ_CONSOLE, VIRQ_DOM_EXC};
@@ -145,11 +144,9 @@ const SERVICES: [Service; 4] = [
     },
 ];
 
-static CONSOLE_PORT: AtomicU32 = AtomicU32::new(u32::MAX);
-
 /// The port bound to `VIRQ_CONSOLE`, if any.
 fn console_port() -> Option<u32> {
-    Some(CONSOLE_PORT.load(Ordering::SeqCst)).filter(|&p| p != u32::MAX)
+    input::port()
 }
 
 /// `VIRQ_DOM_EXC`: the toolstack reports and acts; the terminal shows
@@ -193,7 +190,7 @@ fn serve_events(rr: &mut RoundRobin, timeout_ns: Option<u64>) {
 fn shell_loop(boot: &Boot) -> ! {
     match evtchn::bind_virq(VIRQ_CONSOLE, "virq:console") {
         Ok(p) => {
-            CONSOLE_PORT.store(p, Ordering::SeqCst);
+            input::set_port(p);
             log::info!("console input on event channel {p} (VIRQ_CONSOLE)");
         }
         Err(e) => log::warn!("VIRQ_CONSOLE not bound ({e}): console input is polled"),
