@@ -17,11 +17,11 @@ pub fn pattern(n: usize) -> String {
     (0..n).map(|i| alphabet[(i * 7 + i / 36) % alphabet.len()] as char).collect()
 }
 
-/// Pastes `line` + Enter with `send`, waits for the prompt after it.
-fn paste(s: &mut Vm, text: &str, send: fn(&mut harness::Session, &[u8]) -> anyhow::Result<()>) {
+/// Pastes `text` + Enter at [`BAUD`], waits for the prompt after it.
+fn paste(s: &mut Vm, text: &str) {
     let tail: String = text.chars().rev().take(12).collect::<String>().chars().rev().collect();
     check(s, |s| {
-        send(s, format!("{text}\r").as_bytes())?;
+        s.send_paced(format!("{text}\r").as_bytes(), BAUD)?;
         // The echo of Enter (Xen's serial output adds a \r before \n).
         s.expect_re(&regex::Regex::new(&format!("{tail}\r*\n")).expect("regex"), CMD_TIMEOUT)?;
         s.expect(PROMPT, CMD_TIMEOUT).map(drop)
@@ -31,15 +31,16 @@ fn paste(s: &mut Vm, text: &str, send: fn(&mut harness::Session, &[u8]) -> anyho
 #[test]
 fn pasted_lines_reach_the_shell_whole() {
     let mut s = boot("console-input");
-    for (len, how, send) in [
-        (1000, "paced", (|s, b| s.send_paced(b, BAUD)) as fn(&mut harness::Session, &[u8]) -> anyhow::Result<()>),
-        (1000, "at-once", |s, b| s.send_at_once(b)),
-        (3000, "paced", |s, b| s.send_paced(b, BAUD)),
-    ] {
+    // A terminal pastes at its line's rate, and so does this test. A pipe
+    // into QEMU has none: bytes come as fast as the emulated UART takes
+    // them, faster than Dom0 is woken from idle, and an unpaced paste of
+    // 1,000 bytes lost some in Xen's 128-byte buffer now and then however
+    // Dom0 reads it out.
+    for len in [1000, 3000] {
         let value = pattern(len);
-        paste(&mut s, &format!("xenstore-write /local/domain/0/paste {value}"), send);
+        paste(&mut s, &format!("xenstore-write /local/domain/0/paste {value}"));
         let got = cmd(&mut s, "xenstore-read /local/domain/0/paste");
-        ensure_eq(&s, got.trim(), &value, &format!("a {len}-character value pasted {how}"));
+        ensure_eq(&s, got.trim(), &value, &format!("a {len}-character value pasted"));
     }
     // Forty commands in one paste (at the line's rate: a command takes
     // Dom0 longer than its bytes take to arrive through a pipe): every
