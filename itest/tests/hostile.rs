@@ -81,7 +81,7 @@ fn read_number(s: &mut Session, path: &str) -> Option<u64> {
 /// Polls `xenstore-read path` until it holds a number that is `ok`;
 /// returns it.
 fn wait_number(s: &mut Session, path: &str, ok: impl Fn(u64) -> bool) -> u64 {
-    let end = Instant::now() + GUEST;
+    let end = Instant::now() + GUEST * harness::time_scale();
     let mut last = None;
     loop {
         last = read_number(s, path).or(last);
@@ -98,7 +98,7 @@ fn wait_number(s: &mut Session, path: &str, ok: impl Fn(u64) -> bool) -> u64 {
 /// Waits until the whole serial log (not only what follows the cursor:
 /// commands may have read past it) contains `pat`.
 fn logged(s: &mut Session, pat: &str) {
-    let end = Instant::now() + GUEST;
+    let end = Instant::now() + GUEST * harness::time_scale();
     while !s.output().contains(pat) {
         if Instant::now() > end {
             fail(s, &format!("timed out waiting for {pat:?} in the log"));
@@ -391,7 +391,7 @@ fn hostile_guests_do_not_hurt_dom0_or_other_guests() {
     assert_eq!(names(&mut s), ["Domain-0"]);
     // Nothing left: store nodes, watches, connections, event channels,
     // mappings; memory once Xen has scrubbed it (in the background).
-    let end = Instant::now() + Duration::from_secs(30);
+    let end = Instant::now() + Duration::from_secs(30) * harness::time_scale();
     let mut now = counts(&mut s);
     while now != before && Instant::now() < end {
         std::thread::sleep(Duration::from_millis(200));

@@ -10,7 +10,7 @@ use common::*;
 use harness::reference::{config_from_env, PROMPT, READY};
 use harness::Session;
 use regex::Regex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Linux boots much slower than thindom under TCG.
 const REF_BOOT: Duration = Duration::from_secs(300);
@@ -49,8 +49,13 @@ fn linux_dom0_with_xl_creates_the_rust_guest() {
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}\n--- log tail ---\n{}", s.tail(40));
     }
-    std::thread::sleep(Duration::from_secs(1));
-    let list = dom0_cmd(&mut s, "xl list");
+    // xl's daemon destroys it once Xen reports the poweroff: bounded wait.
+    let gone = Instant::now() + Duration::from_secs(30) * harness::time_scale();
+    let mut list = dom0_cmd(&mut s, "xl list");
+    while list.contains("testguest") && Instant::now() < gone {
+        std::thread::sleep(Duration::from_millis(500));
+        list = dom0_cmd(&mut s, "xl list");
+    }
     assert!(!list.contains("testguest"), "the guest did not go away: {list}");
     check(&mut s, |s| {
         s.send_line("poweroff -f")?;

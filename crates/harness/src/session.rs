@@ -20,6 +20,14 @@ struct Shared {
     eof: bool,
 }
 
+/// The factor every wait of a session is multiplied by:
+/// `THINDOM_TIME_SCALE` (a whole number, default 1), for a machine slower
+/// than the ones the timeouts were chosen on. Timeouts are limits, not
+/// expectations: a test only waits that long when something is wrong.
+pub fn time_scale() -> u32 {
+    std::env::var("THINDOM_TIME_SCALE").ok().and_then(|v| v.parse().ok()).unwrap_or(1).clamp(1, 50)
+}
+
 /// A QEMU + Xen + thindom session.
 pub struct Session {
     child: Child,
@@ -123,6 +131,7 @@ impl Session {
     /// Like [`expect_re`](Self::expect_re), also returning the absolute
     /// offset of the match start.
     pub fn expect_re_at(&mut self, re: &Regex, timeout: Duration) -> Result<(String, usize)> {
+        let timeout = timeout * time_scale();
         let deadline = Instant::now() + timeout;
         let (m, cv) = &*self.shared;
         let mut s = m.lock().expect("harness lock");
@@ -204,7 +213,7 @@ impl Session {
     /// Waits for QEMU to exit (e.g. after `poweroff`); returns whether it
     /// exited within `timeout`.
     pub fn wait_exit(&mut self, timeout: Duration) -> Result<bool> {
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now() + timeout * time_scale();
         while Instant::now() < deadline {
             if self.child.try_wait()?.is_some() {
                 return Ok(true);

@@ -301,7 +301,7 @@ impl<'a> Soak<'a> {
         let start = Instant::now();
         loop {
             let f = self.footprint()?;
-            if drift(before, &f).is_empty() || start.elapsed() > SCRUB {
+            if drift(before, &f).is_empty() || start.elapsed() > SCRUB * crate::time_scale() {
                 return Ok(f);
             }
             std::thread::sleep(Duration::from_secs(2));
@@ -319,7 +319,7 @@ impl<'a> Soak<'a> {
     fn wait_gone(&mut self, name: &str) -> Result<()> {
         let start = Instant::now();
         while self.domid(name)?.is_some() {
-            if start.elapsed() > GUEST {
+            if start.elapsed() > GUEST * crate::time_scale() {
                 bail!("{name} still listed after {GUEST:?}");
             }
             std::thread::sleep(Duration::from_millis(500));
@@ -342,7 +342,7 @@ impl<'a> Soak<'a> {
                 if re.captures(&out).is_some_and(|c| &c[1] == "4") {
                     break;
                 }
-                if start.elapsed() > GUEST {
+                if start.elapsed() > GUEST * crate::time_scale() {
                     bail!("{what} {name}: not connected after {GUEST:?}:\n{out}");
                 }
                 std::thread::sleep(Duration::from_secs(1));
