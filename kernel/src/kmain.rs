@@ -23,6 +23,7 @@ extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
     let (start, end) = entry::image_range();
     let blob = boot::start().unwrap_or_default();
     heap::init_boot_arena();
+    crate::xen::set_hook(input::after_hypercall);
     console::init_logger();
     let parsed = Platform::parse(blob);
     console::init_clock(parsed.as_ref().ok().and_then(|p| p.timer.clock_frequency));

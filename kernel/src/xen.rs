@@ -1,6 +1,7 @@
 //! The kernel's global handle to Xen: `xen_hyp::hvc::Hvc`, with a hook
-//! that reads Dom0's serial input out of Xen between hypercalls
-//! (`input::after_hypercall`), so a long command loses no typed byte.
+//! run after each hypercall but `CONSOLEIO_read` ([`set_hook`]: the input
+//! module reads Dom0's serial input out of Xen there, so a long command
+//! loses no typed byte).
 
 use xen_abi::{console::CONSOLEIO_READ, hypercall::CONSOLE_IO};
 use xen_hyp::{hvc::Hvc, Hypercall, Xen};
@@ -16,10 +17,20 @@ unsafe impl Hypercall for Hook {
         // SAFETY: the caller's guarantee, passed on.
         let r = unsafe { Hvc.call(op, args) };
         if !(op == CONSOLE_IO && args[0] == CONSOLEIO_READ) {
-            crate::input::after_hypercall();
+            if let Some(hook) = HOOK.get() {
+                hook();
+            }
         }
         r
     }
+}
+
+static HOOK: spin::Once<fn()> = spin::Once::new();
+
+/// Sets the function run after every hypercall but `CONSOLEIO_read`
+/// (once; later calls are ignored).
+pub fn set_hook(f: fn()) {
+    HOOK.call_once(|| f);
 }
 
 /// The hypercalls the kernel makes.
