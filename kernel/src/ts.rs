@@ -3,7 +3,7 @@
 //! event channels, waits for `VIRQ_DOM_EXC`) and the one global instance.
 
 use crate::arch::cpu;
-use crate::guestmem::ForeignWriter;
+use crate::guestmem::GuestWriter;
 use crate::xen::Hyp;
 use crate::{console, evtchn, gnttab, mm, xen::xen};
 use alloc::string::{String, ToString};
@@ -42,7 +42,7 @@ impl RingPage for MappedPage {
 /// The machine under the toolstack.
 #[derive(Debug, Default)]
 pub struct KMachine {
-    mem: ForeignWriter,
+    mem: GuestWriter,
 }
 
 impl RingHost for KMachine {

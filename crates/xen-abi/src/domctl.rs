@@ -19,6 +19,7 @@ pub const XEN_DOMCTL_SET_ADDRESS_SIZE: u32 = 35;
 pub const XEN_DOMCTL_ASSIGN_DEVICE: u32 = 37;
 pub const XEN_DOMCTL_BIND_PT_IRQ: u32 = 38;
 pub const XEN_DOMCTL_MEMORY_MAPPING: u32 = 39;
+pub const XEN_DOMCTL_CACHEFLUSH: u32 = 71;
 pub const XEN_DOMCTL_SET_PAGING_MEMPOOL_SIZE: u32 = 86;
 
 /// `XEN_DOMCTL_CDF_*` flags.
@@ -82,6 +83,19 @@ pub struct DomctlPagingMempool {
     pub size: u64,
 }
 crate::assert_size!(DomctlPagingMempool, 8);
+
+/// `public/domctl.h: struct xen_domctl_cacheflush` (Arm: cleans and
+/// invalidates the guest frames `start_pfn..start_pfn + nr_pfns` to the
+/// point of coherency; Xen refuses more than `1 << MAX_ORDER` frames).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct DomctlCacheflush {
+    /// `xen_pfn_t` (64 bits on Arm).
+    pub start_pfn: u64,
+    pub nr_pfns: u64,
+}
+crate::assert_size!(DomctlCacheflush, 16);
+crate::assert_offset!(DomctlCacheflush, nr_pfns, 8);
 
 /// `public/arch-arm.h: struct vcpu_guest_core_regs` (AArch64 names).
 #[repr(C)]

@@ -37,6 +37,12 @@ pub const GNTCOPY_DEST_GREF: u16 = 1 << 1;
 
 /// `GNTST_*`: per-operation status codes.
 pub const GNTST_OKAY: i16 = 0;
+pub const GNTST_GENERAL_ERROR: i16 = -1;
+pub const GNTST_BAD_DOMAIN: i16 = -2;
+pub const GNTST_BAD_GNTREF: i16 = -3;
+pub const GNTST_PERMISSION_DENIED: i16 = -8;
+pub const GNTST_BAD_PAGE: i16 = -9;
+pub const GNTST_BAD_COPY_ARG: i16 = -10;
 
 /// Text of a `GNTST_*` status (`GNTTABOP_error_msgs`).
 pub fn gntst_text(status: i16) -> &'static str {

@@ -5,8 +5,8 @@
 
 use crate::sim::{SimXen, SIM_VIRT_START};
 use crate::{
-    DomainConfig, Domctls, Errno, EventChannels, EvtchnState, GrantError, GrantTables, HvmParams, InterfaceVersions,
-    Physmap, Xen,
+    DomainConfig, Domctls, Errno, EventChannels, EvtchnState, GrantError, GrantTables, GuestPhysmap, HvmParams,
+    InterfaceVersions, Physmap, Xen,
 };
 use xen_abi::{domctl as d, event_channel as ev, grant_table as gt, hypercall as hc, memory as mem, DOMID_SELF};
 
@@ -156,6 +156,45 @@ fn remove_from_physmap_fields() {
     assert_eq!((c.args[0], c.u16_at(0), c.u64_at(8)), (15, DOMID_SELF, 0x40400));
     x.raw().fail_next(-2);
     assert_eq!(x.remove_from_physmap(1), Err(Errno::ENOENT));
+}
+
+#[test]
+fn physmap_of_another_domain_fields_and_state() {
+    let x = xen();
+    let dom = x.create_domain(&DomainConfig::default()).unwrap();
+    assert_eq!(x.add_to_physmap_of(dom, mem::XENMAPSPACE_GRANT_TABLE, 0, 0x38000), Ok(()));
+    let c = x.raw().last(hc::MEMORY_OP);
+    // struct xen_add_to_physmap { domid_t domid; uint16_t size; unsigned int space; xen_ulong_t idx; xen_pfn_t gpfn; }
+    assert_eq!(c.args[0], 7, "XENMEM_add_to_physmap");
+    assert_eq!((c.u16_at(0), c.u16_at(2), c.u32_at(4)), (dom, 0, 1));
+    assert_eq!((c.u64_at(8), c.u64_at(16)), (0, 0x38000));
+    assert_eq!(x.raw().guest_physmap_pages(), 1);
+    assert_eq!(x.add_to_physmap_of(99, mem::XENMAPSPACE_GRANT_TABLE, 0, 1), Err(Errno::ESRCH), "no such domain");
+    assert_eq!(x.remove_from_physmap_of(dom, 0x38000), Ok(()));
+    let c = x.raw().last(hc::MEMORY_OP);
+    // struct xen_remove_from_physmap { domid_t domid; xen_pfn_t gpfn; }
+    assert_eq!((c.args[0], c.u16_at(0), c.u64_at(8)), (15, dom, 0x38000));
+    assert_eq!(x.raw().guest_physmap_pages(), 0);
+    assert_eq!(x.remove_from_physmap_of(dom, 0x38000), Err(Errno::ENOENT), "nothing left to remove");
+    assert_eq!(x.raw().foreign_pages(), 0, "Dom0's own physmap untouched");
+}
+
+#[test]
+fn cacheflush_fields_and_chunks() {
+    let x = xen();
+    let n = crate::CACHEFLUSH_MAX_PAGES;
+    assert_eq!(x.cacheflush(5, 0x40080, 2 * n + 3), Ok(()));
+    let (cmd, ver, dom, c) = domctl(&x);
+    // struct xen_domctl_cacheflush { xen_pfn_t start_pfn, nr_pfns; } at u (offset 16).
+    assert_eq!((cmd, ver, dom), (71, 0x15, 5), "XEN_DOMCTL_cacheflush");
+    assert_eq!((c.u64_at(16), c.u64_at(24)), (0x40080 + 2 * n, 3));
+    let flushed = x.raw().state.borrow().flushed.clone();
+    assert_eq!(flushed, [(5, 0x40080, n), (5, 0x40080 + n, n), (5, 0x40080 + 2 * n, 3)]);
+    assert_eq!(x.cacheflush(5, 1, 0), Ok(()));
+    assert_eq!(x.raw().state.borrow().flushed.len(), 3, "nothing to flush, no call");
+    assert_eq!(x.cacheflush(5, u64::MAX, 2), Err(Errno::EINVAL), "a range that wraps");
+    x.raw().fail_next(-3);
+    assert_eq!(x.cacheflush(5, 1, 1), Err(Errno::ESRCH));
 }
 
 #[test]

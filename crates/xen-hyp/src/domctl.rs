@@ -6,6 +6,11 @@ use xen_abi::sysctl::ArchDomainConfig;
 use xen_abi::{hypercall as hc, DomId};
 use zerocopy::{FromBytes, Immutable, IntoBytes};
 
+/// Frames one `XEN_DOMCTL_cacheflush` covers: Xen refuses more than
+/// `1 << MAX_ORDER` (20 by default, a Kconfig choice), so a 2 MiB block,
+/// which every configuration accepts; Xen loops over the block itself.
+pub const CACHEFLUSH_MAX_PAGES: u64 = 512;
+
 /// What `XEN_DOMCTL_createdomain` needs for an Arm guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DomainConfig {
@@ -118,6 +123,20 @@ impl<H: Hypercall> Xen<H> {
         Errno::check(unsafe { self.h.call(hc::DOMCTL, [addr_mut(&mut d), 0, 0, 0, 0]) })?;
         payload.as_mut_bytes().copy_from_slice(&d.u[..n]);
         Ok(d.domain)
+    }
+
+    /// `XEN_DOMCTL_cacheflush` of `dom`'s frames `gfn..gfn + nr`, at most
+    /// [`CACHEFLUSH_MAX_PAGES`] a call.
+    pub fn cacheflush(&self, dom: DomId, gfn: u64, nr: u64) -> Result<()> {
+        let end = gfn.checked_add(nr).ok_or(Errno::EINVAL)?;
+        let mut at = gfn;
+        while at < end {
+            let n = (end - at).min(CACHEFLUSH_MAX_PAGES);
+            let mut c = abi::DomctlCacheflush { start_pfn: at, nr_pfns: n };
+            self.domctl(abi::XEN_DOMCTL_CACHEFLUSH, dom, &mut c)?;
+            at += n;
+        }
+        Ok(())
     }
 
     /// Whether Xen accepts domctl interface version `v`: a harmless

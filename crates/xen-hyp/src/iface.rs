@@ -83,3 +83,20 @@ pub trait Physmap {
     /// at each gfn; returns how many extents were populated.
     fn populate_physmap(&self, dom: DomId, gfns: &mut [u64], order: u32) -> Result<usize>;
 }
+
+/// What a toolstack does to the memory of a domain it builds: its physmap
+/// (`public/memory.h` with `domid` = that domain) and its caches
+/// (`public/domctl.h: XEN_DOMCTL_cacheflush`). libxc seeds a new guest's
+/// grant table this way (`compat_gnttab_hvm_seed`) and flushes what it
+/// wrote (`xc_domain_cacheflush`).
+pub trait GuestPhysmap {
+    /// `XENMEM_add_to_physmap` of one page of `space` (index `idx`) at
+    /// `dom`'s `gpfn`.
+    fn add_to_physmap_of(&self, dom: DomId, space: u32, idx: u64, gpfn: u64) -> Result<()>;
+    /// `XENMEM_remove_from_physmap` of `dom`'s `gpfn`.
+    fn remove_from_physmap_of(&self, dom: DomId, gpfn: u64) -> Result<()>;
+    /// `XEN_DOMCTL_cacheflush`: cleans and invalidates `dom`'s frames
+    /// `gfn..gfn + nr` to the point of coherency (in as many calls as
+    /// Xen's bound per call needs).
+    fn cacheflush(&self, dom: DomId, gfn: u64, nr: u64) -> Result<()>;
+}

@@ -29,8 +29,8 @@ pub mod shared_info;
 mod sysctl;
 mod version;
 
-pub use domctl::{DomainConfig, Domctls, HvmParams};
-pub use iface::{EventChannels, EvtchnState, GrantError, GrantTables, Physmap};
+pub use domctl::{DomainConfig, Domctls, HvmParams, CACHEFLUSH_MAX_PAGES};
+pub use iface::{EventChannels, EvtchnState, GrantError, GrantTables, GuestPhysmap, Physmap};
 
 pub use shared_info::{SharedInfo, Wallclock};
 pub use sysctl::{DomainInfo, DomainState, PhysInfo};

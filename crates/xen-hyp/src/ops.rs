@@ -1,6 +1,6 @@
 //! [`Xen`] implements the interface traits with real hypercalls.
 
-use crate::iface::{EventChannels, EvtchnState, GrantError, GrantTables, Physmap};
+use crate::iface::{EventChannels, EvtchnState, GrantError, GrantTables, GuestPhysmap, Physmap};
 use crate::{addr, addr_mut, Errno, Hypercall, Result, Xen};
 use xen_abi::{event_channel as ev, grant_table as gt, hypercall as hc, memory as mem, DomId, DOMID_SELF};
 
@@ -136,6 +136,22 @@ impl<H: Hypercall> Physmap for Xen<H> {
             _pad: [0; 3],
         };
         self.call_struct(hc::MEMORY_OP, mem::XENMEM_POPULATE_PHYSMAP, &mut r).map(|n| n as usize)
+    }
+}
+
+impl<H: Hypercall> GuestPhysmap for Xen<H> {
+    fn add_to_physmap_of(&self, dom: DomId, space: u32, idx: u64, gpfn: u64) -> Result<()> {
+        let mut a = mem::AddToPhysmap { domid: dom, size: 0, space, idx, gpfn };
+        self.call_struct(hc::MEMORY_OP, mem::XENMEM_ADD_TO_PHYSMAP, &mut a).map(drop)
+    }
+
+    fn remove_from_physmap_of(&self, dom: DomId, gpfn: u64) -> Result<()> {
+        let mut r = mem::RemoveFromPhysmap { domid: dom, _pad: [0; 3], gpfn };
+        self.call_struct(hc::MEMORY_OP, mem::XENMEM_REMOVE_FROM_PHYSMAP, &mut r).map(drop)
+    }
+
+    fn cacheflush(&self, dom: DomId, gfn: u64, nr: u64) -> Result<()> {
+        Xen::cacheflush(self, dom, gfn, nr)
     }
 }
 

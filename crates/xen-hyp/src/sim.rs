@@ -102,12 +102,21 @@ pub struct SimState {
     pub ports: BTreeMap<u32, EvtchnState>,
     /// Foreign pages in Dom0's physmap: our gpfn -> (domain, its gfn).
     pub foreign: BTreeMap<u64, (DomId, u64)>,
+    /// Pages Dom0 put into other domains' physmaps (`XENMEM_add_to_physmap`
+    /// with their domid): (domain, gfn) -> (space, idx).
+    pub guest_physmap: BTreeMap<(DomId, u64), (u32, u64)>,
+    /// `XEN_DOMCTL_cacheflush` calls: (domain, first gfn, frames).
+    pub flushed: Vec<(DomId, u64, u64)>,
 }
 
 /// The first domid createdomain hands out.
 pub const SIM_FIRST_DOMID: DomId = 7;
 /// Dom0's lowest port.
 const FIRST_PORT: u32 = 5;
+
+/// `1 << MAX_ORDER`: the most frames one `XEN_DOMCTL_cacheflush` takes
+/// (Xen's default `MAX_ORDER`, 20).
+pub const SIM_CACHEFLUSH_MAX: u64 = 1 << 20;
 
 /// Xen's `virt_start` in the simulation.
 pub const SIM_VIRT_START: u64 = 0x0000_0a00_0000_0000;
@@ -158,6 +167,11 @@ impl SimXen {
     /// Foreign pages mapped into Dom0.
     pub fn foreign_pages(&self) -> usize {
         self.state.borrow().foreign.len()
+    }
+
+    /// Pages Dom0 added to other domains' physmaps and did not remove.
+    pub fn guest_physmap_pages(&self) -> usize {
+        self.state.borrow().guest_physmap.len()
     }
 
     /// Marks a created domain as shut down with `reason` (as the guest's
@@ -306,7 +320,21 @@ impl SimXen {
                 d.u[..120].copy_from_slice(i.as_bytes());
             }
             // Dom0's channels to it stay open (unbound) until closed.
-            dabi::XEN_DOMCTL_DESTROYDOMAIN if st.domains.remove(&id).is_none() && !known => return -3,
+            dabi::XEN_DOMCTL_DESTROYDOMAIN => {
+                if st.domains.remove(&id).is_none() && !known {
+                    return -3;
+                }
+                // What Dom0 added to its physmap goes with it.
+                st.guest_physmap.retain(|&(d, _), _| d != id);
+            }
+            dabi::XEN_DOMCTL_CACHEFLUSH if known => {
+                let (c, _) = dabi::DomctlCacheflush::read_from_prefix(&d.u).unwrap();
+                // As arch_do_domctl: bounded, and no wrap-around.
+                if c.nr_pfns > SIM_CACHEFLUSH_MAX || c.start_pfn.checked_add(c.nr_pfns).is_none() {
+                    return -22;
+                }
+                st.flushed.push((id, c.start_pfn, c.nr_pfns));
+            }
             dabi::XEN_DOMCTL_PAUSEDOMAIN | dabi::XEN_DOMCTL_UNPAUSEDOMAIN => {
                 if let Some(dom) = st.domains.get_mut(&id) {
                     dom.paused = d.cmd == dabi::XEN_DOMCTL_PAUSEDOMAIN;
@@ -492,11 +520,36 @@ impl SimXen {
                 }
                 0
             }
+            mem::XENMEM_ADD_TO_PHYSMAP => {
+                // SAFETY: an `xen_add_to_physmap`.
+                let x = unsafe { arg::<mem::AddToPhysmap>(a) };
+                if x.domid == xen_abi::DOMID_SELF || x.domid == 0 {
+                    return 0;
+                }
+                let mut st = self.state.borrow_mut();
+                if !st.domains.contains_key(&x.domid) {
+                    return -3; // ESRCH
+                }
+                // Foreign pages only go through the batch call (memory.c).
+                if x.space == mem::XENMAPSPACE_GMFN_FOREIGN {
+                    return -38;
+                }
+                st.guest_physmap.insert((x.domid, x.gpfn), (x.space, x.idx));
+                0
+            }
             mem::XENMEM_REMOVE_FROM_PHYSMAP => {
                 // SAFETY: an `xen_remove_from_physmap`.
                 let r = unsafe { arg::<mem::RemoveFromPhysmap>(a) };
-                self.state.borrow_mut().foreign.remove(&r.gpfn);
-                0
+                let mut st = self.state.borrow_mut();
+                if r.domid == xen_abi::DOMID_SELF || r.domid == 0 {
+                    st.foreign.remove(&r.gpfn);
+                    return 0;
+                }
+                // No page there: get_page_from_gfn fails, ENOENT.
+                match st.guest_physmap.remove(&(r.domid, r.gpfn)) {
+                    Some(_) => 0,
+                    None => -2,
+                }
             }
             mem::XENMEM_POPULATE_PHYSMAP => {
                 // SAFETY: a reservation struct.

@@ -16,6 +16,9 @@
 //! - [`ForeignMapper`]: maps pages of another domain through
 //!   [`xen_hyp::Physmap`], reporting per-page errors and undoing partial
 //!   mappings.
+//! - [`guestcopy`]: writing a new guest's memory with `GNTTABOP_copy`
+//!   through grant entries seeded in its own table (no foreign mapping of
+//!   its RAM), then `XEN_DOMCTL_cacheflush`.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
 
@@ -24,6 +27,7 @@ extern crate alloc;
 mod foreign;
 mod grant;
 mod grantmap;
+pub mod guestcopy;
 mod idpool;
 mod page;
 #[allow(unsafe_code)]
