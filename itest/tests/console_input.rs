@@ -23,7 +23,7 @@ fn paste(s: &mut Vm, text: &str) {
     check(s, |s| {
         s.send_paced(format!("{text}\r").as_bytes(), BAUD)?;
         // The echo of Enter (Xen's serial output adds a \r before \n).
-        s.expect_re(&regex::Regex::new(&format!("{tail}\r*\n")).expect("regex"), CMD_TIMEOUT)?;
+        s.expect_re(&harness::echo_re(&tail), CMD_TIMEOUT)?;
         s.expect(PROMPT, CMD_TIMEOUT).map(drop)
     });
 }

@@ -33,21 +33,24 @@ use std::time::Duration;
 
 /// One of the two Dom0s under test.
 #[derive(Debug, Clone)]
-struct Dom0 {
-    name: &'static str,
-    cfg: QemuConfig,
+pub(crate) struct Dom0 {
+    pub(crate) name: &'static str,
+    pub(crate) cfg: QemuConfig,
     /// The same Dom0 without the guest payload.
     bare: QemuConfig,
     /// Appears once the toolstack is usable (before the prompt).
     ready: Regex,
-    prompt: &'static str,
+    pub(crate) prompt: &'static str,
     first_line: Regex,
     /// The create command for a configuration, with a flag (`-p`, `-c` or
     /// none) and `key=value` overrides.
-    create: fn(cfg: &str, flag: &str, overrides: &str) -> String,
+    pub(crate) create: fn(cfg: &str, flag: &str, overrides: &str) -> String,
     /// The override that makes the Rust test guest echo instead of
     /// powering off (quoted for this Dom0's shell).
     echo_guest: &'static str,
+    /// The override setting the guest's `extra` (its command line) to
+    /// words that may hold spaces, quoted for this Dom0's shell.
+    pub(crate) extra: fn(words: &str) -> String,
     /// Leaves where a create's time went in `/vm/<uuid>/create-timing`
     /// (thindom).
     timing: bool,
@@ -61,12 +64,12 @@ struct Dom0 {
     sizes: (u64, u64, u64),
 }
 
-const TIMEOUT: Duration = Duration::from_secs(240);
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(240);
 /// Pause before each timed create.
 const SETTLE: Duration = Duration::from_secs(1);
 const DETACH: u8 = 0x1d;
 
-fn thindom() -> Result<Dom0> {
+pub(crate) fn thindom() -> Result<Dom0> {
     let img = build::build_image(true)?;
     let mut cfg = qemu::config(&img)?;
     let bench_ramdisk = build::build_ramdisk_for(build::Ramdisk::Bench)?;
@@ -90,6 +93,7 @@ fn thindom() -> Result<Dom0> {
         first_line: Regex::new(r"thindom \d+\.\d+\.\d+ starting")?,
         create: |cfg, flag, ov| format!("create {cfg} {flag} {ov}"),
         echo_guest: "extra=action=echo",
+        extra: |w| format!("\"extra={w}\""),
         timing: true,
         destroy: |n| format!("destroy {n}"),
         mem_cmd: "mem",
@@ -103,7 +107,7 @@ fn thindom() -> Result<Dom0> {
     })
 }
 
-fn linux(d: &LinuxDom0) -> Result<Dom0> {
+pub(crate) fn linux(d: &LinuxDom0) -> Result<Dom0> {
     let total = std::fs::metadata(&d.initramfs)?.len();
     let base = std::fs::metadata(&d.initramfs_base)?.len();
     let cfg = linux_dom0::config(d)?;
@@ -119,6 +123,7 @@ fn linux(d: &LinuxDom0) -> Result<Dom0> {
         first_line: Regex::new(r"Booting Linux on physical CPU")?,
         create: |cfg, flag, ov| format!("xl create {flag} {cfg}.cfg {ov}"),
         echo_guest: "'extra=\"action=echo\"'",
+        extra: |w| format!("'extra=\"{w}\"'"),
         timing: false,
         destroy: |n| format!("xl destroy {n}"),
         mem_cmd: "grep MemFree /proc/meminfo",
@@ -141,7 +146,7 @@ fn mib(s: &str) -> Result<u64> {
 /// One boot to ready: (first Dom0 line, ready) in seconds since QEMU
 /// start, Xen's hand-over to Dom0 → ready in seconds, and memory in use in
 /// KiB.
-fn boot_once(d: &Dom0, log: &str) -> Result<(Session, Boot)> {
+pub(crate) fn boot_once(d: &Dom0, log: &str) -> Result<(Session, Boot)> {
     let mut s = Session::spawn(&d.cfg, &util::root().join(format!("target/bench/{log}.log")))?;
     let (_, h) = s.expect_re_at(&Regex::new(crate::stats::XEN_HANDOVER)?, TIMEOUT)?;
     let (_, a) = s.expect_re_at(&d.first_line, TIMEOUT)?;
@@ -159,7 +164,7 @@ fn boot_once(d: &Dom0, log: &str) -> Result<(Session, Boot)> {
 }
 
 /// One boot's figures.
-struct Boot {
+pub(crate) struct Boot {
     first: f64,
     ready: f64,
     /// Xen's hand-over line → ready.
@@ -169,7 +174,7 @@ struct Boot {
     steps: Vec<(String, f64)>,
 }
 
-fn stop(d: &Dom0, mut s: Session) {
+pub(crate) fn stop(d: &Dom0, mut s: Session) {
     let _ = s.send_line(d.poweroff);
     let _ = s.wait_exit(Duration::from_secs(20));
 }

@@ -325,7 +325,7 @@ struct Run {
 }
 
 /// QEMU processes running on the host (`/proc/*/comm`).
-fn other_qemus() -> usize {
+pub(crate) fn other_qemus() -> usize {
     let Ok(dir) = std::fs::read_dir("/proc") else { return 0 };
     dir.flatten()
         .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
@@ -450,14 +450,14 @@ fn once(l: &Layout, log: &str) -> Result<Run> {
 
 /// The host's aggregate CPU times (the `cpu` line of /proc/stat), if
 /// readable.
-fn host_cpu() -> Option<Vec<u64>> {
+pub(crate) fn host_cpu() -> Option<Vec<u64>> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let line = stat.lines().next()?.strip_prefix("cpu ")?;
     line.split_whitespace().map(|v| v.parse().ok()).collect()
 }
 
 /// Steal time (the 8th field) in percent of all time between two readings.
-fn steal_percent(a: Option<Vec<u64>>, b: Option<Vec<u64>>) -> f64 {
+pub(crate) fn steal_percent(a: Option<Vec<u64>>, b: Option<Vec<u64>>) -> f64 {
     let (Some(a), Some(b)) = (a, b) else { return f64::NAN };
     let d: Vec<u64> = b.iter().zip(&a).map(|(x, y)| x.saturating_sub(*y)).collect();
     // guest and guest_nice (9th, 10th) are already counted in user/nice.

@@ -12,6 +12,7 @@ mod bench;
 mod bench_compare;
 mod bench_io;
 mod bench_xenstore;
+mod bench_xs_ring;
 mod build;
 mod debian;
 mod domd;

@@ -13,4 +13,4 @@ mod session;
 pub mod soak;
 
 pub use config::QemuConfig;
-pub use session::{time_scale, Session, FATAL_PATTERNS};
+pub use session::{echo_re, time_scale, without_xen_lines, Session, FATAL_PATTERNS};

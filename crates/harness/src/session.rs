@@ -28,6 +28,22 @@ pub fn time_scale() -> u32 {
     std::env::var("THINDOM_TIME_SCALE").ok().and_then(|v| v.parse().ok()).unwrap_or(1).clamp(1, 50)
 }
 
+/// A regex for the echo of a typed line ending in `tail`, up to its
+/// newline, that allows Xen's own lines (`(XEN) ...`, a guest's messages
+/// on Xen's console) to cut into it anywhere, as they do on the shared
+/// serial line.
+pub fn echo_re(tail: &str) -> Regex {
+    let xen = r"(?:\(XEN\)[^\n]*\n)*";
+    let chars: Vec<String> = tail.chars().map(|c| regex::escape(&c.to_string())).collect();
+    Regex::new(&format!("{}{xen}\r*\n", chars.join(xen))).expect("echo regex")
+}
+
+/// Xen's own lines (`(XEN) ...`) taken out of console text.
+pub fn without_xen_lines(text: &str) -> String {
+    let re = Regex::new(r"\(XEN\)[^\n]*\n").expect("regex");
+    re.replace_all(text, "").into_owned()
+}
+
 /// A QEMU + Xen + thindom session.
 pub struct Session {
     child: Child,
@@ -233,5 +249,21 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn echo_matches_through_xens_lines() {
+        // As a soak saw it: the echo of `block-list soak059`.
+        let re = super::echo_re("list soak059");
+        let cut = "thindom> block-li(XEN) d60v0: vGICD: RAZ\nst soak0(XEN) d60v0: SGI\n59\r\r\nVdev";
+        assert!(re.is_match(cut));
+        assert!(!re.is_match("thindom> block-list soak05\r\n9"));
+        assert!(re.is_match("list soak059\r\n"));
+        assert!(!re.is_match("list soak0590\r\n"));
+        let out = super::without_xen_lines("a\n(XEN) d1v0 hello\nb\n");
+        assert_eq!(out, "a\nb\n");
     }
 }

@@ -179,10 +179,9 @@ impl<'a> Soak<'a> {
     pub fn cmd(&mut self, line: &str) -> Result<String> {
         self.s.send_line(line)?;
         let tail: String = line.chars().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect();
-        let echo = Regex::new(&format!("{}\r*\n", regex::escape(&tail)))?;
-        self.s.expect_re(&echo, CMD)?;
+        self.s.expect_re(&crate::echo_re(&tail), CMD)?;
         let out = self.s.expect(PROMPT, CMD)?;
-        Ok(out.trim_end_matches(PROMPT).replace("\r\n", "\n"))
+        Ok(crate::without_xen_lines(&out.replace("\r\n", "\n")).trim_end_matches(PROMPT).to_string())
     }
 
     /// Creates the driver domain and waits for its agent.

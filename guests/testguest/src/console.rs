@@ -63,3 +63,16 @@ pub unsafe fn set(addr: usize, port: u32) {
     // SAFETY: the caller's contract: nothing reads CONSOLE concurrently.
     unsafe { CONSOLE = (addr, port) };
 }
+
+/// Waits until Dom0 has taken everything written to the console (at most
+/// `secs` seconds): called before powering off, so that the last lines
+/// are not cut by Dom0's report of the shutdown.
+pub fn drain(secs: u64) {
+    let (addr, _) = console();
+    if addr == 0 {
+        return;
+    }
+    // SAFETY: the console page is RAM of ours, mapped for our lifetime.
+    let page = unsafe { Shared::new(addr) };
+    let _ = yield_until(|| page.load(cons::OUT_PROD) == page.load(cons::OUT_CONS), secs);
+}

@@ -13,6 +13,10 @@ use xencons::SharedPage as Shared;
 static HEAP: CountingHeap = CountingHeap::new();
 static ARENA: StaticArena<{ 128 * 1024 }> = StaticArena::new();
 
+/// How long `action=xsbench` waits for Dom0 to take its console output
+/// before powering off.
+const CONSOLE_DRAIN_SECS: u64 = 5;
+
 fn shutdown(reason: u32) -> ! {
     loop {
         let _ = xen().shutdown(reason);
@@ -81,6 +85,13 @@ extern "C" fn rust_start(dtb: usize, _base: usize, _bad: usize) -> ! {
         "echo" => echo(store.map(|s| (s, store_port))),
         "flood" => flood(),
         "hostile" => crate::hostile::run(store.map(|s| (s, store_port)), &p.bootargs),
+        "xsbench" => {
+            let mut store = store;
+            crate::xsbench::run(store.as_mut(), &p.bootargs);
+            say!("testguest: powering off");
+            crate::console::drain(CONSOLE_DRAIN_SECS);
+            shutdown(sched::SHUTDOWN_POWEROFF)
+        }
         _ => {
             say!("testguest: powering off");
             shutdown(sched::SHUTDOWN_POWEROFF)

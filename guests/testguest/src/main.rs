@@ -7,8 +7,10 @@
 //! on its PV console, reads and writes its XenStore keys, and then acts on
 //! its command line: `action=poweroff` (default), `reboot`, `crash`,
 //! `echo` (echo console input back until it reads "quit", then power off),
-//! `flood` (console output without end) or `hostile` (misbehaves against
-//! Dom0's XenStore and console on purpose, see `hostile/mod.rs`).
+//! `flood` (console output without end), `hostile` (misbehaves against
+//! Dom0's XenStore and console on purpose, see `hostile/mod.rs`) or
+//! `xsbench` (times a fixed mix of XenStore operations over its ring, see
+//! `xsbench.rs`).
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 #[cfg(not(target_os = "none"))]
@@ -36,3 +38,5 @@ mod hostile;
 mod store;
 #[cfg(target_os = "none")]
 mod xen;
+#[cfg(target_os = "none")]
+mod xsbench;

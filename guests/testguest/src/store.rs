@@ -3,7 +3,8 @@
 //! access `action=hostile` uses to misbehave (bytes as it likes, waits of
 //! its own choosing, the page's indexes).
 
-use crate::xen::{xen, yield_until};
+use crate::xen::{clear_pending, xen, yield_until};
+use aarch64_rt::cpu;
 use alloc::vec::Vec;
 use xen_abi::io::xenstore as r;
 use xen_hyp::EventChannels;
@@ -19,6 +20,10 @@ pub struct Ring {
     page: SharedPage,
     port: u32,
     inbuf: Vec<u8>,
+    /// Waits block in `SCHEDOP_poll` on the store channel (shared info
+    /// mapped), as a Linux guest sleeps until its store interrupt; else
+    /// they yield the CPU in a loop.
+    block: bool,
 }
 
 impl Transport for Ring {
@@ -42,6 +47,35 @@ impl Ring {
         self.page
     }
 
+    /// Makes waits block on the store channel instead of yielding in a
+    /// loop (needs Xen's shared info mapped: its pending bits are cleared
+    /// before each wait).
+    pub fn set_blocking(&mut self, on: bool) {
+        self.block = on;
+    }
+
+    /// Waits until `ready()` or `secs` seconds pass. Blocking, the
+    /// deadline is checked when an event wakes us: Dom0 notifies on every
+    /// reply and on room made (docs/misc/xenstore-ring.txt).
+    fn wait(&self, ready: impl Fn() -> bool, secs: u64) -> Result<(), XsError> {
+        if !self.block {
+            return yield_until(ready, secs).map_err(|_| XsError::EIO);
+        }
+        let deadline = cpu::counter() + secs * cpu::counter_freq();
+        loop {
+            // Cleared before looking: a notification after the look
+            // leaves the bit set and the poll returns at once.
+            clear_pending(self.port);
+            if ready() {
+                return Ok(());
+            }
+            if cpu::counter() > deadline {
+                return Err(XsError::EIO);
+            }
+            let _ = xen().poll(&[self.port], 0);
+        }
+    }
+
     /// Signals Dom0 on the store channel.
     pub fn notify(&self) {
         let _ = xen().send(self.port);
@@ -58,7 +92,7 @@ impl Ring {
                 // Wait for room, judged from the ring itself: a condition
                 // sampled before waiting could miss Dom0's update.
                 let full = || self.page.load(r::REQ_PROD).wrapping_sub(self.page.load(r::REQ_CONS)) >= r::RING_SIZE;
-                yield_until(|| !full(), secs).map_err(|_| XsError::EIO)?;
+                self.wait(|| !full(), secs)?;
             }
         }
         Ok(())
@@ -100,8 +134,7 @@ impl Ring {
             // `prod` sampled after `consume` lost replies that arrived in
             // between: the guest then waited for a second change that never
             // came, and its request failed with EIO.)
-            yield_until(|| self.page.load(r::RSP_PROD) != self.page.load(r::RSP_CONS), secs)
-                .map_err(|_| XsError::EIO)?;
+            self.wait(|| self.page.load(r::RSP_PROD) != self.page.load(r::RSP_CONS), secs)?;
         }
     }
 }
@@ -110,7 +143,7 @@ impl Ring {
 pub fn connect(addr: usize, port: u32) -> Client<Ring> {
     // SAFETY: the store page is RAM of this guest, mapped for its lifetime.
     let page = unsafe { SharedPage::new(addr) };
-    Client::new(Ring { page, port, inbuf: Vec::new() })
+    Client::new(Ring { page, port, inbuf: Vec::new(), block: false })
 }
 
 /// A XenStore client over the guest's ring.

@@ -111,8 +111,7 @@ pub fn cmd(s: &mut Session, line: &str) -> String {
         // arrived just before (a log line) is not taken for the command's.
         let tail: String = line.rsplit(|c: char| c.is_control()).next().unwrap_or("").chars().rev().take(12).collect();
         let tail: String = tail.chars().rev().collect();
-        let echo = Regex::new(&format!("{}\r*\n", regex::escape(&tail))).expect("echo regex");
-        s.expect_re(&echo, CMD_TIMEOUT)?;
+        s.expect_re(&harness::echo_re(&tail), CMD_TIMEOUT)?;
         let out = s.expect(PROMPT, CMD_TIMEOUT)?;
         Ok(out.trim_end_matches(PROMPT).replace("\r\n", "\n"))
     })
