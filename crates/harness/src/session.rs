@@ -30,10 +30,10 @@ pub fn time_scale() -> u32 {
 
 /// A regex for the echo of a typed line ending in `tail`, up to its
 /// newline, that allows Xen's own lines (`(XEN) ...`, a guest's messages
-/// on Xen's console) to cut into it anywhere, as they do on the shared
-/// serial line.
+/// on Xen's console) and thindom's log lines (`[  12.345678] INFO  ...`)
+/// to cut into it anywhere, as they do on the shared serial line.
 pub fn echo_re(tail: &str) -> Regex {
-    let xen = r"(?:\(XEN\)[^\n]*\n)*";
+    let xen = r"(?:\(XEN\)[^\n]*\n|\[ *[0-9]+\.[0-9]+\] [A-Z]+ [^\n]*\n)*";
     let chars: Vec<String> = tail.chars().map(|c| regex::escape(&c.to_string())).collect();
     Regex::new(&format!("{}{xen}\r*\n", chars.join(xen))).expect("echo regex")
 }
@@ -261,6 +261,10 @@ mod tests {
         let cut = "thindom> block-li(XEN) d60v0: vGICD: RAZ\nst soak0(XEN) d60v0: SGI\n59\r\r\nVdev";
         assert!(re.is_match(cut));
         assert!(!re.is_match("thindom> block-list soak05\r\n9"));
+        // A log line of thindom's cutting in.
+        let re = super::echo_re("reboot=destroy");
+        let cut = "on_reboot=dest[  515.568934] INFO  dom_exc: domain 60 is gone\nroy\r\r\nParsing";
+        assert!(re.is_match(cut));
         assert!(re.is_match("list soak059\r\n"));
         assert!(!re.is_match("list soak0590\r\n"));
         let out = super::without_xen_lines("a\n(XEN) d1v0 hello\nb\n");
