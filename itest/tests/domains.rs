@@ -142,11 +142,11 @@ fn linux_guest_boots_to_a_shell() {
     // #14: Xen keeps 128 bytes of serial input; the guest's ring 1,024).
     let long: String =
         (0..1000).map(|i| b"abcdefghijklmnopqrstuvwxyz0123456789"[(i * 7 + i / 36) % 36] as char).collect();
-    // (busybox's line editor keeps 1,023 characters of a line.) At 57600
+    // (busybox's line editor keeps 1,023 characters of a line.) At 38400
     // baud: under TCG on a loaded 2-CPU host, Dom0's vCPU can go unrun
     // for longer than Xen's 128 bytes last at 115200 (the bytes are lost
-    // in Xen before Dom0 can read them).
-    check(&mut s, |s| s.send_paced(format!("echo {long} | wc -c\recho pasted-$((6*7))\r").as_bytes(), 57_600));
+    // in Xen before Dom0 can read them); see console_input.rs.
+    check(&mut s, |s| s.send_paced(format!("echo {long} | wc -c\recho pasted-$((6*7))\r").as_bytes(), 38_400));
     let out = expect(&mut s, "pasted-42", CMD_TIMEOUT).replace('\r', "");
     assert!(out.contains("\n1001\n"), "the guest did not get 1,000 characters and a newline: {out}");
     check(&mut s, |s| s.send_line("cat /sys/hypervisor/type; grep -c processor /proc/cpuinfo; echo cpus-listed"));
