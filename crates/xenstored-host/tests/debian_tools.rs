@@ -25,8 +25,10 @@ fn daemon(name: &str) -> Daemon {
         .stderr(Stdio::null())
         .spawn()
         .expect("start xenstored-host");
-    for _ in 0..200 {
-        if socket.exists() {
+    // Ready when it accepts a connection (the socket file appears at bind,
+    // a moment before listen: a loaded CI host saw ECONNREFUSED there).
+    for _ in 0..2000 {
+        if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
             break;
         }
         std::thread::sleep(Duration::from_millis(10));
