@@ -49,6 +49,11 @@ impl Input {
     /// Drops the `n` oldest bytes (those used after a [`Input::peek`]).
     pub fn consume(&mut self, n: usize) {
         self.q.drain(..n.min(self.q.len()));
+        if self.q.is_empty() {
+            // Nothing waits: hold no buffer (its size followed the
+            // longest paste).
+            self.q = VecDeque::new();
+        }
     }
 
     /// Where the oldest `b` is held, if anywhere.
@@ -70,6 +75,18 @@ impl Input {
 mod tests {
     use super::*;
     use alloc::vec::Vec;
+
+    /// Dom0's heap follows what waits, not the longest paste (a soak
+    /// compares the heap before and after).
+    #[test]
+    fn an_empty_queue_holds_no_buffer() {
+        let mut q = Input::new();
+        assert_eq!(q.push(&[b'x'; 3000]), 3000);
+        q.consume(2999);
+        assert!(q.q.capacity() >= 1);
+        q.consume(1);
+        assert_eq!(q.q.capacity(), 0);
+    }
 
     #[test]
     fn bounded_fifo_with_peek_and_consume() {

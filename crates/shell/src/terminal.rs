@@ -39,7 +39,7 @@ impl Terminal {
     /// Attaches to `dom`'s console, whose log has been shown up to `shown`.
     pub fn attach(&mut self, dom: u16, shown: u64) {
         self.attached = Some((dom, shown));
-        self.input.clear();
+        self.input = VecDeque::new();
     }
 
     /// The guest attached.
@@ -49,7 +49,7 @@ impl Terminal {
 
     /// Detaches; whether it was attached. Queued input is dropped.
     pub fn detach(&mut self) -> bool {
-        self.input.clear();
+        self.input = VecDeque::new();
         self.attached.take().is_some()
     }
 
@@ -104,6 +104,10 @@ impl Terminal {
             self.input.drain(..n);
             total += n;
         }
+        if self.input.is_empty() {
+            // Hold no buffer while nothing waits.
+            self.input = VecDeque::new();
+        }
         total
     }
 
@@ -117,6 +121,19 @@ impl Terminal {
 mod tests {
     use super::*;
     use alloc::vec::Vec;
+
+    /// Once the guest took everything, or on detach, no buffer is held.
+    #[test]
+    fn an_empty_queue_holds_no_buffer() {
+        let mut t = Terminal::new();
+        t.attach(3, 0);
+        assert_eq!(t.typed(&[b'x'; 3000]), (Typed::Queued, 3000));
+        assert_eq!(t.flush_input(|b| b.len()), 3000);
+        assert_eq!(t.input.capacity(), 0);
+        t.typed(&[b'y'; 100]);
+        t.detach();
+        assert_eq!(t.input.capacity(), 0);
+    }
 
     #[test]
     fn input_waits_for_room_and_ctrl_bracket_detaches() {

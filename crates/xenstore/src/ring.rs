@@ -90,6 +90,11 @@ impl RingConn {
                 match Msg::parse(&self.partial) {
                     Ok((m, n)) => {
                         self.partial.drain(..n);
+                        if self.partial.is_empty() {
+                            // Idle connections hold no buffer (the
+                            // largest request seen is not kept).
+                            self.partial = Vec::new();
+                        }
                         input.msgs.push(m);
                         continue;
                     }
@@ -138,11 +143,14 @@ impl RingConn {
         let mut total = 0;
         loop {
             if self.sent == self.out.len() {
-                self.out.clear();
                 self.sent = 0;
                 match next() {
                     Some(m) => self.out = m.emit(),
-                    None => return Ok(total),
+                    None => {
+                        // Everything is in the ring: hold no buffer.
+                        self.out = Vec::new();
+                        return Ok(total);
+                    }
                 }
             }
             match produce(p, r::RSP, r::RING_SIZE, r::RSP_CONS, r::RSP_PROD, &self.out[self.sent..]) {

@@ -280,6 +280,11 @@ impl Server {
         let conn = self.conns.get_mut(&c)?;
         let m = conn.out.pop_front()?;
         conn.forget(&m);
+        if conn.out.is_empty() {
+            // The queue's capacity follows bursts: an idle connection
+            // holds none.
+            conn.out = VecDeque::new();
+        }
         Some(m)
     }
 

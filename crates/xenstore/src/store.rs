@@ -63,6 +63,10 @@ impl Node {
             if &self.children[off..off + len] == name.as_bytes() {
                 let end = (off + len + 1).min(self.children.len());
                 self.children.drain(off..end);
+                // The list holds what it lists, no more: the store's
+                // memory follows its content, not the longest names it
+                // ever held (a soak's heap must come back exactly).
+                self.children.shrink_to_fit();
                 return true;
             }
             off += len + 1;

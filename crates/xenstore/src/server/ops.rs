@@ -386,6 +386,7 @@ fn unwatch(s: &mut Server, c: ConnId, who: Who, m: &Msg) -> R {
     let conn = s.conns.get_mut(&c).ok_or(XsError::EIO)?;
     let i = conn.watches.iter().position(|w| w.path == p && w.token == a[1]).ok_or(XsError::ENOENT)?;
     let w = conn.watches.remove(i);
+    conn.watches.shrink_to_fit();
     conn.watch_bytes = conn.watch_bytes.saturating_sub(w.path.len() + w.token.len());
     ok()
 }
