@@ -133,8 +133,13 @@ fn shell_reports_what_xen_says() {
 /// version with a boot argument; real Xen 4.17 does the refusing.
 #[test]
 fn shell_refuses_management_on_interface_mismatch() {
-    let mut s = boot_with("shell-mismatch", |c| c.dom0_args = "console=hvc0 thindom.interface=0x14".into());
+    // (`thindom.verbose` also prints the boot's steps as they happen.)
+    let mut s =
+        boot_with("shell-mismatch", |c| c.dom0_args = "console=hvc0 thindom.interface=0x14 thindom.verbose".into());
     let log = s.output();
+    ensure(&s, log.contains("INFO  heap: ") && log.contains("INFO  ready: the shell"), || {
+        "no boot steps with thindom.verbose".into()
+    });
     let release = capture(&log, r"\(XEN\) Xen version (\d+\.\d+)");
     // Xen 4.17's public/sysctl.h and domctl.h: both interfaces are 0x15.
     let want = format!(

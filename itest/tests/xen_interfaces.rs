@@ -26,7 +26,13 @@ fn selftest_passes(name: &str, gic: u8) {
     // The upcall PPI is the one Xen allocated and wrote into Dom0's DT.
     let ppi = capture(&log, r"\(XEN\) Allocating PPI (\d+) for event channel interrupt");
     ensure(&s, log.contains(&format!("(event channel IRQ {ppi}, ")), || format!("the DT line lacks PPI {ppi}"));
-    ensure(&s, log.contains(&format!("upcalls: GICv{gic} interrupt {ppi}")), || "upcalls not by GIC interrupt".into());
+    // The boot's steps are kept, not printed: `boottime` shows them.
+    let steps = cmd(&mut s, "boottime");
+    ensure(&s, steps.contains(&format!("upcalls: GICv{gic} interrupt {ppi}")), || {
+        format!("upcalls not by GIC interrupt:\n{steps}")
+    });
+    ensure(&s, steps.contains("ready: the shell takes commands"), || steps.clone());
+    ensure(&s, !log.contains("upcalls: GICv"), || "boot steps printed without thindom.verbose".into());
     let out = cmd(&mut s, "selftest");
     for c in CHECKS {
         ensure(&s, out.contains(&format!("selftest: {c}: PASS")), || format!("{c} did not pass:\n{out}"));

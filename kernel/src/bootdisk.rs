@@ -19,7 +19,7 @@ pub fn from_platform(p: &Platform) -> BootDisk<'static> {
     let bytes = unsafe { core::slice::from_raw_parts(r.base as usize as *const u8, r.size as usize) };
     match BootDisk::new(Some(bytes), BUILTIN) {
         Ok((disk, n)) => {
-            log::info!("boot ramdisk: {n} files");
+            crate::step!("boot ramdisk: {n} files");
             disk
         }
         Err(e) => {

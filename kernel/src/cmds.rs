@@ -25,6 +25,7 @@ pub const COMMANDS: &[Command] = &[
     cmd("help", "help", "list the commands", help),
     cmd("uptime", "uptime", "time since thindom started", uptime),
     cmd("mem", "mem", "thindom's heap usage", mem),
+    cmd("boottime", "boottime", "thindom's boot steps: when each ended, what it did", boottime),
     cmd("evtchn", "evtchn", "Dom0's bound event channels and their state", evtchn_cmd),
     cmd("gnttab", "gnttab", "grant-table and mapping-space usage", gnttab_cmd),
     cmd("selftest", "selftest", "exercise each Xen interface against Xen", selftest),
@@ -73,6 +74,13 @@ fn help(_: &Boot, _: &[String]) {
 
 fn uptime(_: &Boot, _: &[String]) {
     println!("up {} (domain age {})", fmt::uptime(console::uptime_ns()), fmt::uptime(console::domain_age_ns()));
+}
+
+fn boottime(_: &Boot, _: &[String]) {
+    println!("thindom's boot (ms since its first instruction):");
+    for (ns, what) in console::boot_steps() {
+        println!("{:>6}.{:03}  {what}", ns / 1_000_000, ns / 1000 % 1000);
+    }
 }
 
 fn mem(_: &Boot, _: &[String]) {

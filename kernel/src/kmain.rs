@@ -39,8 +39,9 @@ extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
         Ok(p) => p,
         Err(e) => panic!("cannot read the device tree Xen passed at {dtb:#x}: {e}"),
     };
+    crate::console::set_verbose(platform.bootargs.split_whitespace().any(|w| w == crate::console::VERBOSE_ARG));
     let stats = boot::remap(&|b, l| platform.is_normal_memory(b, l)).unwrap_or_default();
-    log::info!(
+    crate::step!(
         "MMU: identity map, {} GiB normal, {} GiB split into 2 MiB blocks",
         stats.normal_gib_blocks,
         stats.split_gibs
@@ -86,7 +87,7 @@ fn give_free_ram_to_heap(p: &Platform, image: (usize, usize), dtb: &[u8]) {
         // outside the image, the DT and the initrd: nothing else uses it.
         unsafe { heap::HEAP.add_region(b as usize, (e - b) as usize) };
     }
-    log::info!("heap: {} KiB", heap::stats().total / 1024);
+    crate::step!("heap: {} KiB", heap::stats().total / 1024);
 }
 
 /// Sets up event channels, upcalls, grant tables and mapping space.
@@ -100,7 +101,7 @@ fn init_xen_interfaces(p: &Platform) {
         Ok(v) => {
             evtchn::set_irq_mode();
             let intid = p.hypervisor.as_ref().map_or(0, |h| h.evtchn_intid);
-            log::info!("upcalls: GICv{v} interrupt {intid}");
+            crate::step!("upcalls: GICv{v} interrupt {intid}");
         }
         Err(e) => log::warn!("upcalls polled, not by interrupt: {e}"),
     }
@@ -109,11 +110,11 @@ fn init_xen_interfaces(p: &Platform) {
         Err(e) => log::error!("cannot bind VIRQ_DOM_EXC: {e}"),
     }
     match gnttab::init(p) {
-        Ok((n, max)) => log::info!("grant table: {n} of at most {max} frames mapped"),
+        Ok((n, max)) => crate::step!("grant table: {n} of at most {max} frames mapped"),
         Err(e) => log::error!("grant table: {e}"),
     }
     match mm::init(p) {
-        Ok(pages) => log::info!("mapping space: {} MiB of extended regions", pages >> 8),
+        Ok(pages) => crate::step!("mapping space: {} MiB of extended regions", pages >> 8),
         Err(e) => log::warn!("mapping space: {e}"),
     }
 }
@@ -192,12 +193,13 @@ fn shell_loop(boot: &Boot) -> ! {
     match evtchn::bind_virq(VIRQ_CONSOLE, "virq:console") {
         Ok(p) => {
             input::set_port(p);
-            log::info!("console input on event channel {p} (VIRQ_CONSOLE)");
+            crate::step!("console input on event channel {p} (VIRQ_CONSOLE)");
         }
         Err(e) => log::warn!("VIRQ_CONSOLE not bound ({e}): console input is polled"),
     }
     log::debug!("event loop services: {:?}", SERVICES.map(|s| s.name));
     ts::with(|ts| ts.refresh_known());
+    crate::step!("ready: the shell takes commands");
     println!("Type 'help' for commands.");
     let mut ed = LineEditor::new(PROMPT);
     crate::print!("{PROMPT}");

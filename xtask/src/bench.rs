@@ -121,7 +121,8 @@ fn boot(runs: usize) -> Result<()> {
         let (_, h) = s.expect_re_at(&handover, to)?;
         let (_, b) = s.expect_re_at(&first, to)?;
         let (_, c) = s.expect_re_at(&prompt, to)?;
-        steps.push(crate::stats::boot_steps(&s.output()));
+        s.send_line("boottime")?;
+        steps.push(crate::stats::boot_steps(&s.expect("thindom> ", to)?));
         s.send_line("mem")?;
         let out = s.expect_re(&heap, to)?;
         let caps = heap.captures(&out).context("heap line")?;

@@ -13,7 +13,7 @@
 //! - *destroy*: from the destroy command to the prompt coming back.
 //! - *memory in use*: `dom0_mem` minus what the Dom0 kernel holds free
 //!   (thindom: heap size − heap used; Linux: `MemFree`), right after boot.
-//! - *smallest dom0_mem*: bisection over `dom0_mem` (MiB, to 2 MiB) for a
+//! - *smallest dom0_mem*: bisection over `dom0_mem` (MiB, to 1 MiB) for a
 //!   boot that reaches ready and creates the 64 MiB Linux guest up to its
 //!   shell (with the guest payload in the boot ramdisk/initramfs), and for a
 //!   boot that just reaches ready (Dom0 alone: thindom without a ramdisk,
@@ -51,8 +51,8 @@ pub(crate) struct Dom0 {
     /// The override setting the guest's `extra` (its command line) to
     /// words that may hold spaces, quoted for this Dom0's shell.
     pub(crate) extra: fn(words: &str) -> String,
-    /// Leaves where a create's time went in `/vm/<uuid>/create-timing`
-    /// (thindom).
+    /// Leaves where a create's time went in `/vm/<uuid>/create-timing`,
+    /// and its boot's steps in `boottime` (thindom).
     timing: bool,
     destroy: fn(&str) -> String,
     /// Prints what the Dom0 kernel holds free; `free_kib` reads it.
@@ -154,7 +154,12 @@ pub(crate) fn boot_once(d: &Dom0, log: &str) -> Result<(Session, Boot)> {
     let (_, b) = s.expect_re_at(&Regex::new(&regex::escape(d.prompt))?, TIMEOUT)?;
     let secs = |s: &Session, off| s.time_at(off).map(|t| t.as_secs_f64()).unwrap_or(f64::NAN);
     let (handover, first, ready) = (secs(&s, h), secs(&s, a), secs(&s, b));
-    let steps = crate::stats::boot_steps(&s.output());
+    let steps = if d.timing {
+        s.send_line("boottime")?;
+        crate::stats::boot_steps(&s.expect(d.prompt, TIMEOUT)?)
+    } else {
+        Vec::new()
+    };
     s.send_line(d.mem_cmd)?;
     let out = s.expect(d.prompt, TIMEOUT)?;
     let dom0_kib = mib(&d.cfg.dom0_mem)? * 1024;
@@ -237,7 +242,9 @@ pub fn boot(runs: usize, bisect: bool) -> Result<()> {
         let mut m = Vec::new();
         for (d, r) in setups.iter().zip(&ready) {
             let slowest = spread(r).2;
-            m.push((smallest_dom0_mem(d, slowest, Probe::Guest)?, smallest_dom0_mem(d, slowest, Probe::Boot)?));
+            let guest = smallest_dom0_mem(d, slowest, Probe::Guest, mib(&d.cfg.dom0_mem)?)?;
+            // Booting alone needs no more than booting and creating.
+            m.push((guest, smallest_dom0_mem(d, slowest, Probe::Boot, guest)?));
         }
         Some(m)
     } else {
@@ -302,8 +309,9 @@ fn works_with(d: &Dom0, mib: u64, boot_timeout: Duration, probe: Probe) -> bool 
     let log = util::root().join(format!("target/bench/compare-mem-{probe:?}-{}-{mib}.log", d.name));
     let r = (|| -> Result<()> {
         let mut s = Session::spawn(&cfg, &log)?;
-        // A Dom0 that runs out of memory says so: no need to wait it out.
-        let up = Regex::new(&format!("{}|Kernel panic|Out of memory", d.ready.as_str()))?;
+        // A Dom0 that runs out of memory, or a Xen that cannot build it,
+        // says so: no need to wait it out.
+        let up = Regex::new(&format!("{}|{FAILED}", d.ready.as_str()))?;
         let out = s.expect_re(&up, boot_timeout)?;
         if !d.ready.is_match(&out) {
             bail!("Dom0 did not come up: {}", out.lines().last().unwrap_or(""));
@@ -315,10 +323,7 @@ fn works_with(d: &Dom0, mib: u64, boot_timeout: Duration, probe: Probe) -> bool 
         }
         s.send_line(&(d.create)("linux", "-c", ""))?;
         // The Dom0's prompt coming back first means create failed.
-        let done = Regex::new(&format!(
-            r"thindom-linux-guest: init done|Kernel panic|Out of memory|\n{}",
-            regex::escape(d.prompt)
-        ))?;
+        let done = Regex::new(&format!(r"thindom-linux-guest: init done|{FAILED}|\n{}", regex::escape(d.prompt)))?;
         let out = s.expect_re(&done, TIMEOUT)?;
         if !out.ends_with("init done") {
             let why = out.lines().rev().find(|l| !l.trim().is_empty() && !l.contains(d.prompt)).unwrap_or("");
@@ -339,19 +344,24 @@ fn works_with(d: &Dom0, mib: u64, boot_timeout: Duration, probe: Probe) -> bool 
     r.is_ok()
 }
 
-/// Bisection over `dom0_mem` in MiB, to a resolution of 2 MiB.
-fn smallest_dom0_mem(d: &Dom0, slowest_ready: f64, probe: Probe) -> Result<u64> {
+/// What a boot that cannot succeed prints: the Dom0 kernel's own
+/// panics (Linux, thindom), Xen refusing to build Dom0 or reporting it
+/// crashed, a guest's kernel panicking.
+const FAILED: &str = r"Kernel panic|Out of memory|thindom panic|Panic on CPU|Dom0 crashed|Dom0.*[Nn]ot enough memory";
+
+/// Bisection over `dom0_mem` in MiB, to a resolution of 1 MiB.
+/// `hi` is a size expected to work (doubled until it does).
+fn smallest_dom0_mem(d: &Dom0, slowest_ready: f64, probe: Probe, mut hi: u64) -> Result<u64> {
     println!("bisecting dom0_mem for {} ({probe:?}):", d.name);
     let boot_timeout = Duration::from_secs_f64((slowest_ready * 3.0).max(30.0));
-    let mut hi = mib(&d.cfg.dom0_mem)?;
     while !works_with(d, hi, boot_timeout, probe) {
         hi *= 2;
         if hi > 1536 {
             bail!("{} does not create the guest even with 1536 MiB", d.name);
         }
     }
-    let mut lo = 4;
-    while hi - lo > 2 {
+    let mut lo = 0;
+    while hi - lo > 1 {
         let mid = (lo + hi) / 2;
         if works_with(d, mid, boot_timeout, probe) {
             hi = mid;

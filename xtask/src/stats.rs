@@ -67,10 +67,10 @@ pub fn create_timing(text: &str, hz: f64) -> Option<CreateTiming> {
 /// `init_done`; Dom0's vCPU is already unpaused).
 pub const XEN_HANDOVER: &str = r"\(XEN\) Freed \d+kB init memory";
 
-/// thindom's boot steps and the log line that ends each: their uptime
+/// thindom's boot steps and the `boottime` line that ends each: their
 /// stamps count from Dom0's first instruction (the counter `entry.S`
 /// saves).
-const BOOT_STEPS: [(&str, &str); 7] = [
+const BOOT_STEPS: [(&str, &str); 8] = [
     ("MMU on, DT parsed, full identity map", "MMU: identity map"),
     ("heap over free RAM", "heap: "),
     ("interface check, platform shown, GIC + upcalls", "upcalls: "),
@@ -78,17 +78,18 @@ const BOOT_STEPS: [(&str, &str); 7] = [
     ("mapping space", "mapping space: "),
     ("boot ramdisk read", "boot ramdisk: "),
     ("toolstack + xenstored + console daemon, autostart", "console input on event channel"),
+    ("ready", "ready: "),
 ];
 
-/// The stamp (ms since Dom0's first instruction) of each boot step found
-/// in a thindom boot log, in order.
-pub fn boot_steps(log: &str) -> Vec<(String, f64)> {
-    let stamp = Regex::new(r"^\[\s*(\d+\.\d+)\] \w+\s+(.*)$").expect("stamp regex");
-    let lines: Vec<(f64, &str)> = log
+/// The stamp (ms since Dom0's first instruction) of each boot step in
+/// thindom's `boottime` output (`   12.345  what the step did`), in order.
+pub fn boot_steps(out: &str) -> Vec<(String, f64)> {
+    let stamp = Regex::new(r"^\s*(\d+\.\d+)  (.*)$").expect("stamp regex");
+    let lines: Vec<(f64, &str)> = out
         .lines()
         .filter_map(|l| {
             let c = stamp.captures(l.trim_end_matches('\r'))?;
-            Some((c[1].parse::<f64>().ok()? * 1000.0, c.get(2)?.as_str()))
+            Some((c[1].parse::<f64>().ok()?, c.get(2)?.as_str()))
         })
         .collect();
     BOOT_STEPS
@@ -123,12 +124,14 @@ mod tests {
     }
 
     #[test]
-    fn boot_steps_from_stamps() {
-        let log = "thindom 0.1.0 starting\n[    0.002881] INFO  MMU: identity map, 1 GiB\r\n\
-                   [    0.005451] INFO  heap: 486832 KiB\n  memory 0x1\n[    0.051136] INFO  console input on event channel 2\n";
-        let s = boot_steps(log);
-        assert_eq!(s.len(), 3);
+    fn boot_steps_from_boottime() {
+        let out = "boottime\r\nthindom's boot (ms since its first instruction):\r\n     2.881  MMU: identity map, 1 GiB\r\n\
+                   \x20    5.451  heap: 486832 KiB\n    51.136  console input on event channel 2\n    52.000  ready: the shell\n";
+        let s = boot_steps(out);
+        assert_eq!(s.len(), 4);
         assert_eq!(s[0].0, "MMU on, DT parsed, full identity map");
+        assert!((s[1].1 - 5.451).abs() < 1e-9);
         assert!((s[2].1 - 51.136).abs() < 1e-9);
+        assert_eq!(s[3].0, "ready");
     }
 }
