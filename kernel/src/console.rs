@@ -63,8 +63,7 @@ pub fn counter_freq() -> u64 {
     CLOCK.freq()
 }
 
-/// What each step of the boot did and when (ns since the first
-/// instruction): kept for the `boottime` command rather than printed.
+/// What each step of the boot did and when (the counter's value): kept for the `boottime` command rather than printed.
 /// Under emulation every byte on Xen's serial console costs about 10 µs,
 /// as much as the boot step that would print it; the boot prints two
 /// lines and the prompt. Warnings and errors are printed as they happen.
@@ -83,17 +82,17 @@ pub fn set_verbose(on: bool) {
 
 /// Records what a boot step did (see [`boot_steps`]).
 pub fn boot_step(what: core::fmt::Arguments<'_>) {
-    let at = uptime_ns();
+    let at = cpu::counter();
     let text = what.to_string();
     if VERBOSE.load(Ordering::Relaxed) {
-        console_write(shell::out::log_line(at, &log::Level::Info, &format_args!("{text}")).as_bytes());
+        console_write(shell::out::log_line(CLOCK.ns_at(at), &log::Level::Info, &format_args!("{text}")).as_bytes());
     }
     BOOT_STEPS.lock().push((at, text));
 }
 
 /// The boot's steps: (ns since the first instruction, what it did).
 pub fn boot_steps() -> Vec<(u64, String)> {
-    BOOT_STEPS.lock().clone()
+    BOOT_STEPS.lock().iter().map(|(at, what)| (CLOCK.ns_at(*at), what.clone())).collect()
 }
 
 /// Records a boot step: `step!("heap: {} KiB", n)`.

@@ -23,15 +23,18 @@ extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
     let (start, end) = entry::image_range();
     let blob = boot::start().unwrap_or_default();
     heap::init_boot_arena();
+    crate::step!("start: relocated, .bss cleared, MMU on for the image and the DT");
     crate::xen::set_hook(input::after_hypercall);
     console::init_logger();
     let parsed = Platform::parse(blob);
     console::init_clock(parsed.as_ref().ok().and_then(|p| p.timer.clock_frequency));
+    crate::step!("device tree: {} bytes parsed", blob.len());
     println!(
         "thindom {} starting: image at {base:#x} ({} KiB with bss and stack), DT at {dtb:#x}",
         env!("CARGO_PKG_VERSION"),
         (end - start) / 1024
     );
+    crate::step!("first line: written");
     if bad_relocs != 0 {
         panic!("{bad_relocs} relocations of an unknown type in the image");
     }
@@ -52,11 +55,13 @@ extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
         log::warn!("{}{v:#x}: checking Xen's interface as if thindom spoke {v:#x}", InterfaceVersions::PRETEND_ARG);
     }
     let interface_error = xen().check_interface_as(versions).err();
-    if let Some(e) = &interface_error {
-        log::error!("{e}");
+    match &interface_error {
+        Some(e) => log::error!("{e}"),
+        None => crate::step!("interface: Xen takes our sysctl and domctl versions"),
     }
     let boot = Boot { platform, interface_error };
     summarize_platform(&boot.platform);
+    crate::step!("platform: line written");
     init_xen_interfaces(&boot.platform);
     let xen_version = xen().version().map_or_else(|_| String::from("4.17"), |(a, b)| alloc::format!("{a}.{b}"));
     ts::init(
@@ -67,6 +72,7 @@ extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
             seed: boot.platform.seed.clone(),
         },
     );
+    crate::step!("toolstack: xenstored and the console daemon set up");
     if boot.interface_error.is_none() {
         for (name, r) in ts::with(|ts| ts.autostart()).unwrap_or_default() {
             match r {
@@ -74,6 +80,7 @@ extern "C" fn rust_start(dtb: usize, base: usize, bad_relocs: usize) -> ! {
                 Err(e) => log::error!("autostart: {name}: {e}"),
             }
         }
+        crate::step!("autostart: done");
     }
     shell_loop(&boot)
 }
@@ -193,7 +200,7 @@ fn shell_loop(boot: &Boot) -> ! {
     match evtchn::bind_virq(VIRQ_CONSOLE, "virq:console") {
         Ok(p) => {
             input::set_port(p);
-            crate::step!("console input on event channel {p} (VIRQ_CONSOLE)");
+            crate::step!("console input: event channel {p} (VIRQ_CONSOLE)");
         }
         Err(e) => log::warn!("VIRQ_CONSOLE not bound ({e}): console input is polled"),
     }

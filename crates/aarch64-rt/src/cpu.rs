@@ -53,6 +53,14 @@ impl Clock {
         ticks_to_ns(counter().wrapping_sub(boot), self.freq())
     }
 
+    /// Nanoseconds from the image's first instruction to the moment the
+    /// counter read `at` (a stamp taken before [`Clock::start`] counts
+    /// too, once the clock has started).
+    pub fn ns_at(&self, at: u64) -> u64 {
+        let boot = self.boot.load(core::sync::atomic::Ordering::Relaxed);
+        ticks_to_ns(at.saturating_sub(boot), self.freq())
+    }
+
     /// Nanoseconds since the counter started (the domain's age).
     pub fn age_ns(&self) -> u64 {
         ticks_to_ns(counter(), self.freq())

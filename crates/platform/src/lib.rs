@@ -15,6 +15,7 @@ extern crate alloc;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
+use fdt::node::FdtNode as Node;
 use fdt::Fdt;
 
 mod describe;
@@ -177,12 +178,25 @@ impl Platform {
     pub fn parse(blob: &[u8]) -> Result<Platform, Error> {
         validate(blob)?;
         let fdt = Fdt::new(blob).map_err(|e| Error::Invalid(alloc::format!("{e:?}")))?;
-        let memory: Vec<Region> = fdt
-            .all_nodes()
-            .filter(|n| n.property("device_type").and_then(|p| p.as_str()) == Some("memory"))
-            .flat_map(|n| regions(&n))
-            .filter(|r| r.size > 0)
-            .collect();
+        // One walk over every node finds the memory, the GIC and the
+        // timer (each lookup by the `fdt` crate is a walk of its own, and
+        // under emulation each walk costs about a millisecond of boot).
+        let mut memory: Vec<Region> = Vec::new();
+        let (mut gic3, mut gic2, mut timer) = (None, None, None);
+        for n in fdt.all_nodes() {
+            if n.property("device_type").and_then(|p| p.as_str()) == Some("memory") {
+                memory.extend(regions(&n).into_iter().filter(|r| r.size > 0));
+            }
+            for c in n.compatible().into_iter().flat_map(|c| c.all()) {
+                let slot = match c {
+                    "arm,gic-v3" => &mut gic3,
+                    "arm,cortex-a15-gic" | "arm,gic-400" | "arm,cortex-a9-gic" => &mut gic2,
+                    "arm,armv8-timer" | "arm,armv7-timer" => &mut timer,
+                    _ => continue,
+                };
+                slot.get_or_insert(n);
+            }
+        }
         if memory.is_empty() {
             return Err(Error::Missing("a memory node"));
         }
@@ -218,8 +232,8 @@ impl Platform {
             hypervisor: Self::hypervisor(&fdt)?,
             bootargs,
             initrd,
-            gic: Self::gic(&fdt),
-            timer: Self::timer(&fdt),
+            gic: Self::gic(gic3, gic2),
+            timer: timer.map(Self::timer).unwrap_or_default(),
             cpus,
             seed,
             dtb_size: fdt.total_size(),
@@ -253,20 +267,17 @@ impl Platform {
         }))
     }
 
-    fn gic(fdt: &Fdt<'_>) -> Option<Gic> {
-        if let Some(n) = fdt.find_compatible(&["arm,gic-v3"]) {
+    /// The GIC: a GICv3 node if there is one, else a GICv2 node.
+    fn gic(v3: Option<Node<'_, '_>>, v2: Option<Node<'_, '_>>) -> Option<Gic> {
+        if let Some(n) = v3 {
             let r = regions(&n);
             return Some(Gic::V3 { dist: *r.first()?, redist: *r.get(1)? });
         }
-        let n = fdt.find_compatible(&["arm,cortex-a15-gic", "arm,gic-400", "arm,cortex-a9-gic"])?;
-        let r = regions(&n);
+        let r = regions(&v2?);
         Some(Gic::V2 { dist: *r.first()?, cpu: *r.get(1)? })
     }
 
-    fn timer(fdt: &Fdt<'_>) -> Timer {
-        let Some(n) = fdt.find_compatible(&["arm,armv8-timer", "arm,armv7-timer"]) else {
-            return Timer::default();
-        };
+    fn timer(n: Node<'_, '_>) -> Timer {
         let clock_frequency = n.property("clock-frequency").and_then(|p| p.as_usize()).map(|f| f as u32);
         let virt_intid = n.property("interrupts").and_then(|p| gic_intid(be32(p.value, 6)?, be32(p.value, 7)?));
         Timer { clock_frequency, virt_intid }

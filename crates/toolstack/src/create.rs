@@ -124,6 +124,9 @@ impl<X: Hypervisor, M: Machine> Toolstack<'_, X, M> {
             .disk
             .configs()
             .into_iter()
+            // Only a file that names the key can set it: the others are
+            // not parsed at boot (a boot ramdisk holds many).
+            .filter(|c| c.text.contains("autostart"))
             .filter_map(|c| {
                 DomainConfig::from_text(&c.text).ok().filter(|d| d.autostart).map(|d| (!d.driver_domain, c.name))
             })
