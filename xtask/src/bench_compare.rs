@@ -165,7 +165,7 @@ pub(crate) fn boot_once(d: &Dom0, log: &str) -> Result<(Session, Boot)> {
     let dom0_kib = mib(&d.cfg.dom0_mem)? * 1024;
     let free_kib = (d.free_kib)(&out)?;
     let used = dom0_kib.saturating_sub(free_kib);
-    Ok((s, Boot { first, ready, own: ready - handover, used, steps }))
+    Ok((s, Boot { first, ready, own: ready - handover, used, steps, mem: out }))
 }
 
 /// One boot's figures.
@@ -177,6 +177,15 @@ pub(crate) struct Boot {
     used: u64,
     /// thindom's boot steps (ms since its first instruction).
     steps: Vec<(String, f64)>,
+    /// What the Dom0's memory command printed.
+    mem: String,
+}
+
+/// thindom's own part of its memory after boot, in KiB: its image in RAM
+/// (with .bss and stack) and its heap's high-water mark, from `mem`.
+fn thindom_own_kib(mem: &str) -> Option<u64> {
+    let n = |re: &str| -> Option<u64> { Regex::new(re).ok()?.captures(mem)?[1].parse().ok() };
+    Some((n(r"image: (\d+) bytes loaded")? + n(r"high-water (\d+) bytes")?).div_ceil(1024))
 }
 
 pub(crate) fn stop(d: &Dom0, mut s: Session) {
@@ -216,6 +225,7 @@ pub fn boot(runs: usize, bisect: bool) -> Result<()> {
     let mut own = [vec![], vec![]];
     let mut used = [vec![], vec![]];
     let mut steps = vec![];
+    let mut own_part = None;
     for i in 0..runs {
         for (k, d) in setups.iter().enumerate() {
             let (s, b) = boot_once(d, &format!("compare-boot-{}-{i}", d.name))?;
@@ -235,6 +245,7 @@ pub fn boot(runs: usize, bisect: bool) -> Result<()> {
             used[k].push(b.used as f64);
             if k == 0 {
                 steps.push(b.steps);
+                own_part = thindom_own_kib(&b.mem);
             }
         }
     }
@@ -274,9 +285,16 @@ pub fn boot(runs: usize, bisect: bool) -> Result<()> {
     let mem = format!("Dom0 memory in use after boot ({}/{})", setups[0].cfg.dom0_mem, setups[1].cfg.dom0_mem);
     row(&mem, &u(&used[0], 0), &u(&used[1], 0));
     row("  of which not the guest payload", &u(&used[0], t.2), &u(&used[1], l.2));
+    if let Some(kib) = own_part {
+        row("thindom's own: image in RAM + heap peak", &format!("{:.2} MiB", kib as f64 / 1024.0), "");
+    }
     if let Some(m) = mins {
         row("smallest dom0_mem: boot + 64 MiB guest", &format!("{} MiB", m[0].0), &format!("{} MiB", m[1].0));
         row("smallest dom0_mem: boot alone", &format!("{} MiB", m[0].1), &format!("{} MiB", m[1].1));
+        println!(
+            "\n(thindom's floor is Xen's placement: the kernel, the DT and the initrd each take a\n\
+             2 MiB-aligned slot in Dom0's first bank; see the reasons Xen gave above)"
+        );
     }
     print_boot_steps(&steps);
     println!("\n(serial logs: target/bench/compare-*.log)");
@@ -332,16 +350,22 @@ fn works_with(d: &Dom0, mib: u64, boot_timeout: Duration, probe: Probe) -> bool 
         s.kill();
         Ok(())
     })();
-    println!(
-        "  {} with dom0_mem={mib}M: {}",
-        d.name,
-        if r.is_ok() {
-            "ok".into()
-        } else {
-            format!("fails ({:#})", r.as_ref().err().map(|e| e.to_string()).unwrap_or_default())
-        }
-    );
+    let verdict = match &r {
+        Ok(()) => "ok".to_string(),
+        // Xen's own reason, when it refused to build Dom0.
+        Err(_) => match xen_panic(&std::fs::read_to_string(&log).unwrap_or_default()) {
+            Some(why) => format!("fails: Xen: {why}"),
+            None => format!("fails ({:#})", r.as_ref().err().map(|e| e.to_string()).unwrap_or_default()),
+        },
+    };
+    println!("  {} with dom0_mem={mib}M: {verdict}", d.name);
     r.is_ok()
+}
+
+/// The reason Xen gives in a panic (the line after `Panic on CPU N:`).
+fn xen_panic(log: &str) -> Option<String> {
+    let c = Regex::new(r"\(XEN\) Panic on CPU \d+:\r?\n\(XEN\) ([^\r\n]+)").ok()?.captures(log)?;
+    Some(c[1].trim().to_string())
 }
 
 /// What a boot that cannot succeed prints: the Dom0 kernel's own
@@ -572,4 +596,20 @@ pub fn domain(runs: usize, compare: bool) -> Result<()> {
     }
     println!("\n(serial logs: target/bench/compare-domain-*.log)");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xen_panic_reason_and_own_part() {
+        let log = "(XEN) BANK[1] 0x000000bfc00000-0x000000bfe00000 (2MB)\r\n(XEN) Panic on CPU 0:\r\n\
+                   (XEN) Unable to find suitable location for dtb+initrd\r\n(XEN) ****\r\n";
+        assert_eq!(xen_panic(log).as_deref(), Some("Unable to find suitable location for dtb+initrd"));
+        assert_eq!(xen_panic("(XEN) Freed 348kB init memory."), None);
+        let mem = "heap: used 6494 bytes, high-water 10516 bytes, size 93503488 bytes\r\n\
+                   image: 1122304 bytes loaded (incl. bss), stack 262144 bytes\r\n";
+        assert_eq!(thindom_own_kib(mem), Some(1107));
+    }
 }
